@@ -1,0 +1,1 @@
+"""The JSON API: routers parse and authorise, then call one service."""

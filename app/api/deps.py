@@ -1,0 +1,67 @@
+"""Dependencies shared by the routers: database session, clock, settings, the caller, paging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from app.clock import Clock
+from app.config import Settings
+from app.services.auth import authenticate
+from app.services.errors import Unauthorized
+from app.services.principal import Principal
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def get_clock(request: Request) -> Clock:
+    return request.app.state.clock
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def current_principal(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+    """Resolve the bearer token in a session of its own, so the use case's transaction starts clean."""
+    if not token:
+        raise Unauthorized("log in first: POST /api/auth/token, then send 'Authorization: Bearer <token>'")
+    with request.app.state.sessionmaker() as session:
+        return authenticate(session, token, request.app.state.clock)
+
+
+@dataclass(frozen=True)
+class Page:
+    page: int
+    page_size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+def paging(
+    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200, description="items per page (at most 200)")] = 50,
+) -> Page:
+    return Page(page, page_size)
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+PageDep = Annotated[Page, Depends(paging)]

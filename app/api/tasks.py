@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Response
+
+from app.api.deps import ClockDep, PageDep, PrincipalDep, SessionDep
+from app.api.schemas import CompleteIn, CompleteOut, TaskDetailOut, TaskOut, instance_out, task_out
+from app.services import cases, tasks
+
+router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+
+
+@router.get("", response_model=list[TaskOut])
+def inbox(
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    instance_id: str | None = None,
+    assignee: Literal["me"] | None = None,
+) -> list[TaskOut]:
+    """Your actionable tasks: your organisations' ready tasks for your role, unclaimed or claimed by you."""
+    rows, total = tasks.inbox(
+        session,
+        principal,
+        instance_id=instance_id,
+        assignee_me=assignee == "me",
+        offset=page.offset,
+        limit=page.page_size,
+    )
+    response.headers["X-Total-Count"] = str(total)
+    return [task_out(t, key) for t, key in rows]
+
+
+@router.get("/{task_id}", response_model=TaskDetailOut, responses={404: {"description": "no such task you may see"}})
+def get_task(task_id: str, session: SessionDep, principal: PrincipalDep) -> TaskDetailOut:
+    """One task with its form's JSON Schema (organisation choices filled in) and the case's data."""
+    d = tasks.detail(session, principal, task_id)
+    base = task_out(d.task, d.instance.business_key).model_dump()
+    return TaskDetailOut(**base, form_schema=d.form_schema, can_act=d.can_act, case_data=d.instance.data)
+
+
+@router.post("/{task_id}/claim", response_model=TaskOut)
+def claim(task_id: str, session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> TaskOut:
+    row = tasks.claim(session, principal, task_id, clock)
+    return task_out(row, None)
+
+
+@router.post("/{task_id}/unclaim", response_model=TaskOut)
+def unclaim(task_id: str, session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> TaskOut:
+    row = tasks.unclaim(session, principal, task_id, clock)
+    return task_out(row, None)
+
+
+@router.post(
+    "/{task_id}/complete",
+    response_model=CompleteOut,
+    responses={
+        409: {"description": "no longer ready, or claimed by someone else"},
+        422: {"description": "the data does not match the form; one entry per field"},
+    },
+)
+def complete(
+    task_id: str, body: CompleteIn, session: SessionDep, clock: ClockDep, principal: PrincipalDep
+) -> CompleteOut:
+    instance, created = tasks.complete(session, principal, task_id, body.data, clock)
+    open_ = cases.open_tasks(session, [instance.id])[instance.id]
+    return CompleteOut(
+        instance=instance_out(instance, open_), next_tasks=[task_out(t, instance.business_key) for t in created]
+    )

@@ -1,0 +1,1 @@
+"""The audit trail: one append-only, hash-chained event per state change."""

@@ -1,0 +1,159 @@
+"""`python -m app ...`: one entry point for operators. The database is DATABASE_URL for every command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from app.clock import SystemClock
+from app.config import get_settings
+
+
+def _sessionmaker():  # type: ignore[no-untyped-def]
+    from app.db.session import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(get_settings().database_url))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from app.db.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    print("database is at the latest schema revision")
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from app.services import definitions
+    from app.services.errors import ServiceError
+
+    factory = _sessionmaker()
+    files: list[Path] = []
+    for path in [Path(p) for p in args.paths] or [get_settings().bpmn_dir]:
+        if not path.exists():
+            print(f"{path}: no such file or folder", file=sys.stderr)
+            return 2
+        files.extend(sorted(path.glob("*.bpmn")) if path.is_dir() else [path])
+    status = 0
+    for path in files:
+        try:
+            with factory() as session:
+                definition, created = definitions.deploy_file(session, path, args.actor, SystemClock())
+        except ServiceError as exc:
+            print(f"{path}: not deployed", file=sys.stderr)
+            for problem in exc.detail if isinstance(exc.detail, list) else [exc.detail]:
+                print(f"  {problem}", file=sys.stderr)
+            status = 1
+            continue
+        word = "deployed" if created else "unchanged"
+        print(f"{word}: {definition.key} version {definition.version} ({path}, sha256 {definition.sha256[:12]})")
+    return status
+
+
+def cmd_seed_demo(_: argparse.Namespace) -> int:
+    import os
+
+    from app.services.users import seed_demo
+
+    with _sessionmaker()() as session:
+        result = seed_demo(session, os.environ.get("DEMO_PASSWORD"), SystemClock())
+    if result.created_users:
+        print(f"created users: {', '.join(result.created_users)}")
+    else:
+        print("demo organisations and users exist already; nothing changed")
+    if result.password:
+        print(f"generated password for the new demo users (shown once): {result.password}")
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from app.services.errors import ServiceError
+    from app.services.users import create_user
+
+    memberships = []
+    for item in args.member:
+        org, _, role = item.partition(":")
+        if not org or not role:
+            print(f"--member {item!r}: write ORG:ROLE, e.g. MVD:officer", file=sys.stderr)
+            return 2
+        memberships.append((org, role))
+    password = os.environ.get(args.password_env) if args.password_env else None
+    if password is None:
+        password = getpass.getpass(f"password for {args.username}: ")
+    try:
+        with _sessionmaker()() as session:
+            create_user(
+                session, args.username, args.full_name or args.username, password, memberships, "cli", SystemClock()
+            )
+    except ServiceError as exc:
+        print(f"not created: {exc.detail}", file=sys.stderr)
+        return 1
+    print(f"created user {args.username} with {', '.join(f'{o}:{r}' for o, r in memberships) or 'no memberships'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP API (uvicorn)")
+    import os
+
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="default: $HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="default: $PORT or 8000")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply the alembic migrations (upgrade to head)")
+    migrate.set_defaults(func=cmd_migrate)
+
+    deploy = sub.add_parser("deploy", help="deploy BPMN diagrams (files or folders; forms from their forms/ folder)")
+    deploy.add_argument("paths", nargs="*", help=f"default: {settings.bpmn_dir}")
+    deploy.add_argument("--actor", default="cli", help="name recorded as the deployer")
+    deploy.set_defaults(func=cmd_deploy)
+
+    seed = sub.add_parser("seed-demo", help="create the demo organisations and users (password: $DEMO_PASSWORD)")
+    seed.set_defaults(func=cmd_seed_demo)
+
+    users = sub.add_parser("users", help="user administration")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    create = users_sub.add_parser("create", help="create a user with memberships")
+    create.add_argument("username")
+    create.add_argument("--full-name")
+    create.add_argument(
+        "--member",
+        action="append",
+        default=[],
+        metavar="ORG:ROLE",
+        help="membership, e.g. MVD:officer (repeatable); roles: officer head analyst auditor admin",
+    )
+    create.add_argument(
+        "--password-env", metavar="VAR", help="read the password from this environment variable instead of prompting"
+    )
+    create.set_defaults(func=cmd_users_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))

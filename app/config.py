@@ -1,0 +1,43 @@
+"""Settings from the environment, read once; every command and the server share them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{PROJECT_ROOT / 'var' / 'app.db'}"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=lambda: os.environ.get("DATABASE_URL") or _default_database_url())
+    environment: str = field(default_factory=lambda: os.environ.get("APP_ENV", "development"))
+    token_ttl_minutes: int = field(default_factory=lambda: _int("TOKEN_TTL_MINUTES", 8 * 60))
+    max_body_bytes: int = field(default_factory=lambda: _int("MAX_BODY_BYTES", 1024 * 1024))
+    max_upload_bytes: int = field(default_factory=lambda: _int("MAX_UPLOAD_BYTES", 2 * 1024 * 1024))
+    bpmn_dir: Path = field(default_factory=lambda: Path(os.environ.get("BPMN_DIR", PROJECT_ROOT / "bpmn")))
+    page_size: int = 50
+    max_page_size: int = 200
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models and sessions. Schema changes go through alembic (migrations/)."""

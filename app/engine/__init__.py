@@ -1,0 +1,33 @@
+"""The only package that imports SpiffWorkflow. See docs/bpmn-conventions.md for what diagrams must say."""
+
+from app.engine import clock_bridge as _clock_bridge  # noqa: F401  (routes the library's "now" to our clock)
+from app.engine.definitions import (
+    DefinitionError,
+    HumanTaskSpec,
+    ParsedDefinition,
+    Problem,
+    inspect_bpmn,
+    main_process_id,
+    referenced_forms,
+)
+from app.engine.errors import EngineError, NotWaitingForMessage, TaskNotReady
+from app.engine.runtime import Case, LoadedDefinition, ReadyTask, register_helper
+from app.engine.runtime import definitions as definitions_cache
+
+__all__ = [
+    "Case",
+    "DefinitionError",
+    "EngineError",
+    "HumanTaskSpec",
+    "LoadedDefinition",
+    "NotWaitingForMessage",
+    "ParsedDefinition",
+    "Problem",
+    "ReadyTask",
+    "TaskNotReady",
+    "definitions_cache",
+    "inspect_bpmn",
+    "main_process_id",
+    "referenced_forms",
+    "register_helper",
+]

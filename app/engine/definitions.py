@@ -1,0 +1,366 @@
+"""Reading a BPMN file into a deployable definition, or a list of problems an analyst can fix.
+
+Every problem names the element id and the line in the file. Checks run in order of cost:
+well-formedness without DTDs (no entity expansion, ever), the BPMN XSD, our conventions
+(docs/bpmn-conventions.md), the expressions through the sandbox, then SpiffWorkflow's own parser.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from xml.etree.ElementTree import ParseError
+
+import defusedxml.ElementTree as safe_et
+from defusedxml import DefusedXmlException
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from app.engine.sandbox import SandboxError, check_expression, check_script
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
+HUMAN_TASK_TAGS = ("userTask", "manualTask", "task")
+CANDIDATE_ROLES = ("officer", "head")
+ORG_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
+NORM_LINE = re.compile(r"^norm:\s*(?P<norms>.+)$")
+NORM_PART = re.compile(r"^14-\d{1,2}(?: ч\.\d)?$")
+FORM_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.json$")
+RESERVED_FIELD = re.compile(r"^(typename|_.*)$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    element_id: str | None = None
+    line: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"message": self.message, "element_id": self.element_id, "line": self.line}
+
+
+class DefinitionError(Exception):
+    """The file cannot be deployed; `problems` says where and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class HumanTaskSpec:
+    """What the service needs to know about a user task, read once at deploy."""
+
+    bpmn_id: str
+    name: str
+    lane: str | None
+    organisation_expr: str | None
+    candidate_role: str
+    form_key: str | None
+    norms: tuple[str, ...]
+
+
+@dataclass
+class ParsedDefinition:
+    key: str
+    name: str
+    process_ids: list[str]
+    human_tasks: dict[str, HumanTaskSpec]
+    form_keys: set[str]
+    messages: set[str]
+    start_lanes: set[str] = field(default_factory=set)
+
+
+@lru_cache(maxsize=1)
+def _xsd() -> etree.XMLSchema:
+    with open(XSD_PATH, "rb") as f:
+        return etree.XMLSchema(etree.parse(f))
+
+
+def parse_xml(content: bytes) -> etree._Element:
+    """Parse untrusted XML: DTDs (and so entity declarations) are refused outright."""
+    try:
+        safe_et.fromstring(content, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise DefinitionError(
+            [
+                Problem(
+                    f"XML document type declarations and entities are not accepted ({exc.__class__.__name__}); "
+                    "remove the <!DOCTYPE> block"
+                )
+            ]
+        ) from exc
+    except ParseError as exc:
+        line = exc.position[0] if exc.position else None
+        raise DefinitionError([Problem(f"not well-formed XML: {exc}", line=line)]) from exc
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        return etree.fromstring(content, parser)
+    except etree.XMLSyntaxError as exc:
+        raise DefinitionError([Problem(f"not well-formed XML: {exc.msg}", line=exc.lineno)]) from exc
+
+
+def _line(root: etree._Element, element_id: str | None) -> int | None:
+    if not element_id:
+        return None
+    found = root.xpath("//*[@id=$id]", id=element_id)
+    return found[0].sourceline if found else None
+
+
+def _properties(node: etree._Element) -> dict[str, str]:
+    props = {}
+    for prop in node.xpath("./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=NS):
+        props[prop.get("name", "")] = prop.get("value", "")
+    return props
+
+
+def _norms(node: etree._Element, problems: list[Problem]) -> tuple[str, ...]:
+    doc = node.find("bpmn:documentation", NS)
+    if doc is None or not (doc.text or "").strip():
+        return ()
+    first = (doc.text or "").strip().splitlines()[0].strip()
+    match = NORM_LINE.match(first)
+    if not match:
+        return ()
+    parts = tuple(p.strip() for p in match.group("norms").split(";") if p.strip())
+    for part in parts:
+        if not NORM_PART.match(part):
+            problems.append(
+                Problem(
+                    f"norm reference {part!r} is not of the form '14-5' or '14-5 ч.1'", node.get("id"), node.sourceline
+                )
+            )
+    return parts
+
+
+def check_form_schema(name: str, schema: Any) -> list[str]:
+    """Why a form schema is unusable, or [] when it is fine."""
+    if not isinstance(schema, dict):
+        return [f"form {name}: must be a JSON object"]
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return [f"form {name}: not a valid JSON Schema: {exc.message}"]
+    if schema.get("type") != "object":
+        return [f'form {name}: the top level must be "type": "object"']
+    bad = [k for k in schema.get("properties", {}) if RESERVED_FIELD.match(k)]
+    if bad:
+        return [f"form {name}: field names {bad} are reserved (typename, or starting with '_')"]
+    return []
+
+
+def inspect_bpmn(content: bytes, file_name: str, forms: Mapping[str, Any]) -> ParsedDefinition:
+    """Validate a BPMN file against everything we know; raise DefinitionError listing all problems."""
+    root = parse_xml(content)
+    problems: list[Problem] = []
+
+    schema = _xsd()
+    if not schema.validate(root):
+        for err in schema.error_log:  # type: ignore[attr-defined]
+            problems.append(Problem(f"BPMN schema: {err.message}", None, err.line))
+        raise DefinitionError(problems)
+
+    processes = root.xpath("./bpmn:process", namespaces=NS)
+    executable = [p for p in processes if p.get("isExecutable", "false") == "true"]
+    called = {c.get("calledElement") for c in root.xpath("//bpmn:callActivity", namespaces=NS)}
+    ids = {p.get("id") for p in processes}
+    for call in root.xpath("//bpmn:callActivity", namespaces=NS):
+        if call.get("calledElement") not in ids:
+            problems.append(
+                Problem(
+                    f"call activity calls {call.get('calledElement')!r}, which is not a process in this file; "
+                    "called processes must be in the same file",
+                    call.get("id"),
+                    call.sourceline,
+                )
+            )
+    mains = [p for p in executable if p.get("id") not in called]
+    if len(mains) != 1:
+        problems.append(
+            Problem(
+                f"the file must have exactly one executable process that no call activity calls (found "
+                f'{len(mains)}: {[p.get("id") for p in mains]}); set isExecutable="true" on the main process',
+                None,
+                root.sourceline,
+            )
+        )
+        raise DefinitionError(problems)
+    main = mains[0]
+
+    for process in processes:
+        node_ids = {n.get("id") for n in process.iter() if n.get("id")}
+        for flow in process.xpath(".//bpmn:sequenceFlow", namespaces=NS):
+            for end in ("sourceRef", "targetRef"):
+                if flow.get(end) not in node_ids:
+                    problems.append(
+                        Problem(
+                            f"sequence flow's {end} {flow.get(end)!r} is not an element of process "
+                            f"{process.get('id')!r}",
+                            flow.get("id"),
+                            flow.sourceline,
+                        )
+                    )
+    if problems:
+        raise DefinitionError(problems)
+
+    lane_of: dict[str, str] = {}
+    for ref in root.xpath("//bpmn:lane/bpmn:flowNodeRef", namespaces=NS):
+        lane_of[(ref.text or "").strip()] = ref.getparent().get("name") or ""
+
+    human_tasks: dict[str, HumanTaskSpec] = {}
+    form_keys: set[str] = set()
+    for tag in HUMAN_TASK_TAGS:
+        for node in root.xpath(f"//bpmn:{tag}", namespaces=NS):
+            human_tasks[node.get("id")] = _human_task(node, lane_of, forms, problems)
+            if human_tasks[node.get("id")].form_key:
+                form_keys.add(human_tasks[node.get("id")].form_key or "")
+
+    for node in root.xpath("//bpmn:*[bpmn:documentation]", namespaces=NS):
+        _norms(node, problems)
+    _check_expressions(root, problems)
+
+    start_lanes = {lane_of.get(s.get("id"), "") for s in main.xpath("./bpmn:startEvent", namespaces=NS)}
+    messages = {m.get("name") or m.get("id") for m in root.xpath("./bpmn:message", namespaces=NS)}
+
+    if problems:
+        raise DefinitionError(problems)
+
+    _spiff_parse(root, file_name, main.get("id"), problems)
+    if problems:
+        raise DefinitionError(problems)
+
+    return ParsedDefinition(
+        key=main.get("id"),
+        name=main.get("name") or _participant_name(root, main.get("id")) or main.get("id"),
+        process_ids=[p.get("id") for p in processes],
+        human_tasks=human_tasks,
+        form_keys=form_keys,
+        messages={m for m in messages if m},
+        start_lanes={lane for lane in start_lanes if lane},
+    )
+
+
+def _main_process(root: etree._Element) -> etree._Element | None:
+    called = {c.get("calledElement") for c in root.xpath("//bpmn:callActivity", namespaces=NS)}
+    mains = [p for p in root.xpath("./bpmn:process[@isExecutable='true']", namespaces=NS) if p.get("id") not in called]
+    return mains[0] if len(mains) == 1 else None
+
+
+def main_process_id(content: bytes) -> str | None:
+    """The definition key of a file (raises DefinitionError when it is not even well-formed)."""
+    main = _main_process(parse_xml(content))
+    return main.get("id") if main is not None else None
+
+
+def referenced_forms(content: bytes) -> set[str]:
+    root = parse_xml(content)
+    return {
+        prop.get("value", "")
+        for prop in root.xpath("//spiffworkflow:property[@name='formJsonSchemaFilename']", namespaces=NS)
+    }
+
+
+def _participant_name(root: etree._Element, process_id: str) -> str | None:
+    found = root.xpath("//bpmn:participant[@processRef=$p]", namespaces=NS, p=process_id)
+    return found[0].get("name") if found else None
+
+
+def _human_task(
+    node: etree._Element, lane_of: Mapping[str, str], forms: Mapping[str, Any], problems: list[Problem]
+) -> HumanTaskSpec:
+    element_id, line = node.get("id"), node.sourceline
+    props = _properties(node)
+    lane = lane_of.get(element_id)
+    org_expr = props.get("organisation") or None
+    role = props.get("candidate_role", "officer")
+    form_key = props.get("formJsonSchemaFilename") or None
+
+    if lane is None:
+        problems.append(
+            Problem("user task is not in a lane; put it in the lane of the organisation that does it", element_id, line)
+        )
+    elif org_expr is None and not ORG_CODE.match(lane):
+        problems.append(
+            Problem(
+                f"lane {lane!r} is not an organisation code and the task has no 'organisation' property; "
+                "name the lane by the organisation code or add the property",
+                element_id,
+                line,
+            )
+        )
+    if org_expr is not None:
+        try:
+            check_expression(org_expr)
+        except SandboxError as exc:
+            problems.append(Problem(f"property 'organisation': {exc}", element_id, line))
+    if role not in CANDIDATE_ROLES:
+        problems.append(Problem(f"candidate_role {role!r} is not one of {list(CANDIDATE_ROLES)}", element_id, line))
+    if form_key is not None:
+        if not FORM_NAME.match(form_key):
+            problems.append(Problem(f"form file name {form_key!r} must be a plain *.json name", element_id, line))
+        elif form_key not in forms:
+            problems.append(
+                Problem(
+                    f"form {form_key!r} is not provided (upload it with the diagram or put it in bpmn/forms/)",
+                    element_id,
+                    line,
+                )
+            )
+        else:
+            problems.extend(Problem(msg, element_id, line) for msg in check_form_schema(form_key, forms[form_key]))
+    return HumanTaskSpec(
+        bpmn_id=element_id,
+        name=node.get("name") or element_id,
+        lane=lane,
+        organisation_expr=org_expr,
+        candidate_role=role,
+        form_key=form_key,
+        norms=_norms(node, []),
+    )
+
+
+def _check_expressions(root: etree._Element, problems: list[Problem]) -> None:
+    checks = [
+        ("//bpmn:sequenceFlow/bpmn:conditionExpression", check_expression, "condition"),
+        ("//bpmn:timerEventDefinition/*", check_expression, "timer expression"),
+        ("//bpmn:scriptTask/bpmn:script", check_script, "script"),
+    ]
+    for xpath, check, what in checks:
+        for node in root.xpath(xpath, namespaces=NS):
+            owner = node.getparent()
+            if what == "timer expression":
+                owner = owner.getparent()
+            text = (node.text or "").strip()
+            if not text:
+                problems.append(Problem(f"empty {what}", owner.get("id"), node.sourceline))
+                continue
+            try:
+                check(text)
+            except SandboxError as exc:
+                problems.append(Problem(f"{what}: {exc}", owner.get("id"), node.sourceline))
+
+
+def new_parser() -> SpiffBpmnParser:
+    return SpiffBpmnParser()
+
+
+def _spiff_parse(root: etree._Element, file_name: str, key: str, problems: list[Problem]) -> None:
+    parser = new_parser()
+    try:
+        parser.add_bpmn_xml(root, file_name)
+        parser.get_spec(key)
+        parser.get_subprocess_specs(key)
+    except ValidationException as exc:
+        line = exc.line_number or _line(root, exc.id)
+        problems.append(Problem(str(exc).splitlines()[0], exc.id or None, line or None))
+    except Exception as exc:  # the library raises plain errors on some malformed input
+        problems.append(Problem(f"the engine could not read the diagram: {exc}"))

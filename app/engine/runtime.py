@@ -1,0 +1,214 @@
+"""Running cases: start, complete a task, deliver a message, and list what waits for people.
+
+A `Case` wraps one SpiffWorkflow workflow together with the `EngineContext` (clock, id seed and
+counter) that every engine call runs under, so that SpiffWorkflow's "now" and task ids are ours.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from app.clock import Clock
+from app.engine.clock_bridge import EngineContext, engine_context
+from app.engine.definitions import HumanTaskSpec, ParsedDefinition, inspect_bpmn, new_parser, parse_xml
+from app.engine.errors import EngineError, NotWaitingForMessage, TaskNotReady
+from app.engine.sandbox import RestrictedEnvironment, SandboxError
+from app.engine.serializer import dump_state, load_state
+
+_HELPERS: dict[str, Callable[..., Any]] = {}
+
+
+def register_helper(name: str, function: Callable[..., Any]) -> None:
+    """Expose a function to diagram expressions (e.g. the calendar's add_working_days)."""
+    _HELPERS[name] = function
+    global _script_engine
+    _script_engine = PythonScriptEngine(environment=RestrictedEnvironment(dict(_HELPERS)))
+
+
+_script_engine = PythonScriptEngine(environment=RestrictedEnvironment(dict(_HELPERS)))
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    id: str
+    bpmn_id: str
+    name: str
+    lane: str | None
+    organisation: str
+    candidate_role: str
+    form_key: str | None
+    norms: tuple[str, ...]
+
+
+class LoadedDefinition:
+    """A definition version parsed once: its specs and what deploy learned about its tasks."""
+
+    def __init__(self, definition_id: int, content: bytes, file_name: str, forms: Mapping[str, Any]) -> None:
+        self.definition_id = definition_id
+        self.info: ParsedDefinition = inspect_bpmn(content, file_name, forms)
+        parser = new_parser()
+        parser.add_bpmn_xml(parse_xml(content), file_name)
+        self.spec = parser.get_spec(self.info.key)
+        self.subprocess_specs = parser.get_subprocess_specs(self.info.key)
+
+
+class DefinitionCache:
+    """Parsed definitions by id, bounded, shared by the threads of one process."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._items: OrderedDict[int, LoadedDefinition] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, definition_id: int, load: Callable[[], tuple[bytes, str, Mapping[str, Any]]]) -> LoadedDefinition:
+        with self._lock:
+            found = self._items.get(definition_id)
+            if found is not None:
+                self._items.move_to_end(definition_id)
+                return found
+        content, file_name, forms = load()
+        loaded = LoadedDefinition(definition_id, content, file_name, forms)
+        with self._lock:
+            self._items[definition_id] = loaded
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return loaded
+
+
+definitions = DefinitionCache()
+
+
+class Case:
+    def __init__(self, definition: LoadedDefinition, workflow: BpmnWorkflow, context: EngineContext) -> None:
+        self.definition = definition
+        self.workflow = workflow
+        self.context = context
+
+    @classmethod
+    def start(cls, definition: LoadedDefinition, data: Mapping[str, Any], clock: Clock, case_id: str) -> Case:
+        context = EngineContext(clock=clock, id_seed=uuid.UUID(case_id), id_counter=0)
+        with engine_context(context):
+            workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=_script_engine)
+            start = workflow.get_next_task(spec_name="Start") or workflow.task_tree
+            start.data.update(dict(data))
+            case = cls(definition, workflow, context)
+            case._run_engine()
+        return case
+
+    @classmethod
+    def restore(cls, definition: LoadedDefinition, state: str, clock: Clock, case_id: str, id_counter: int) -> Case:
+        context = EngineContext(clock=clock, id_seed=uuid.UUID(case_id), id_counter=id_counter)
+        with engine_context(context):
+            workflow = load_state(state, definition.spec, definition.subprocess_specs)
+            workflow.script_engine = _script_engine
+        return cls(definition, workflow, context)
+
+    # -- reading -------------------------------------------------------------------------------
+    @property
+    def is_completed(self) -> bool:
+        return self.workflow.is_completed()
+
+    def state(self) -> str:
+        return dump_state(self.workflow)
+
+    def data(self) -> dict[str, Any]:
+        """The case's data as a person would describe it: the latest top-level task's data."""
+        wf = self.workflow
+        source = wf.data if wf.is_completed() and wf.data else (wf.last_task.data if wf.last_task else {})
+        if not source:
+            source = wf.task_tree.data
+        return json.loads(json.dumps(source, default=str))
+
+    def ready_tasks(self) -> list[ReadyTask]:
+        result = []
+        for wf in [self.workflow, *self.workflow.subprocesses.values()]:
+            for task in wf.get_tasks(state=TaskState.READY, manual=True):
+                result.append(self._describe(task))
+        return result
+
+    def task_data(self, task_id: str) -> dict[str, Any]:
+        task = self._find(task_id)
+        return json.loads(json.dumps(task.data, default=str))
+
+    def _describe(self, task: Any) -> ReadyTask:
+        spec = task.task_spec
+        info: HumanTaskSpec | None = self.definition.info.human_tasks.get(spec.bpmn_id)
+        if info is None:
+            raise EngineError(f"task {spec.bpmn_id!r} is not a known human task", spec.bpmn_id)
+        organisation = info.lane or ""
+        if info.organisation_expr:
+            try:
+                value = _script_engine.environment.evaluate(info.organisation_expr, dict(task.data))
+            except (SandboxError, Exception) as exc:
+                raise EngineError(f"property 'organisation' of {spec.bpmn_id}: {exc}", spec.bpmn_id) from exc
+            if not isinstance(value, str):
+                raise EngineError(f"property 'organisation' of {spec.bpmn_id} gave {value!r}, not a code", spec.bpmn_id)
+            organisation = value
+        return ReadyTask(
+            id=str(task.id),
+            bpmn_id=spec.bpmn_id,
+            name=info.name,
+            lane=info.lane,
+            organisation=organisation,
+            candidate_role=info.candidate_role,
+            form_key=info.form_key,
+            norms=info.norms,
+        )
+
+    def _find(self, task_id: str) -> Any:
+        try:
+            task = self.workflow.get_task_from_id(uuid.UUID(task_id))
+        except (ValueError, SpiffWorkflowException) as exc:
+            raise TaskNotReady(f"task {task_id} is not part of this case") from exc
+        if task is None:
+            raise TaskNotReady(f"task {task_id} is not part of this case")
+        return task
+
+    # -- acting --------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Let due timers fire and the engine settle before anyone acts (see the field notes' race)."""
+        with engine_context(self.context):
+            self.workflow.refresh_timers()
+            self._run_engine()
+
+    def complete(self, task_id: str, data: Mapping[str, Any]) -> None:
+        self.refresh()
+        task = self._find(task_id)
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise TaskNotReady(f"task {task_id} is no longer waiting for completion")
+        with engine_context(self.context):
+            task.data.update(dict(data))
+            try:
+                task.run()
+            except SpiffWorkflowException as exc:
+                raise EngineError(str(exc), task.task_spec.bpmn_id) from exc
+            self._run_engine()
+
+    def send_message(self, name: str, payload: Mapping[str, Any]) -> None:
+        self.refresh()
+        with engine_context(self.context):
+            event = BpmnEvent(MessageEventDefinition(name), payload=dict(payload))
+            try:
+                self.workflow.send_event(event)
+            except WorkflowException as exc:
+                raise NotWaitingForMessage(f"the case is not waiting for a message {name!r}") from exc
+            self._run_engine()
+
+    def _run_engine(self) -> None:
+        try:
+            self.workflow.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)
+            raise EngineError(f"the diagram failed: {exc}", element) from exc

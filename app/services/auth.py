@@ -1,0 +1,82 @@
+"""Passwords (argon2) and bearer tokens (random, stored as SHA-256, expiring)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clock import Clock
+from app.db.models import ApiToken, User
+from app.db.session import begin_write
+from app.services.errors import Unauthorized
+from app.services.principal import MembershipView, Principal
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the time of "no such user" close to "wrong password".
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        memberships=tuple(
+            MembershipView(m.organisation.code, m.organisation.kind, m.role)
+            for m in sorted(user.memberships, key=lambda m: (m.organisation.code, m.role))
+        ),
+    )
+
+
+def issue_token(session: Session, username: str, password: str, clock: Clock, ttl_minutes: int) -> str:
+    """Check the password and hand out a new bearer token; one transaction."""
+    begin_write(session)
+    user = session.scalar(select(User).where(User.username == username))
+    try:
+        if user is None:
+            _hasher.verify(_DUMMY_HASH, password + "x")
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError) as exc:
+        session.rollback()
+        raise Unauthorized("wrong username or password") from exc
+    if user is None or not user.is_active:
+        session.rollback()
+        raise Unauthorized("wrong username or password")
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    session.add(
+        ApiToken(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + timedelta(minutes=ttl_minutes),
+        )
+    )
+    session.commit()
+    return token
+
+
+def authenticate(session: Session, token: str, clock: Clock) -> Principal:
+    row = session.execute(
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == _token_hash(token))
+    ).first()
+    if row is None:
+        raise Unauthorized("the token is not valid; log in again at POST /api/auth/token")
+    api_token, user = row
+    if api_token.revoked_at is not None or api_token.expires_at <= clock.now() or not user.is_active:
+        raise Unauthorized("the token has expired or was revoked; log in again at POST /api/auth/token")
+    return principal_of(user)

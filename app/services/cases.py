@@ -1,0 +1,303 @@
+"""Cases (process instances): start, load under lock, save with task projection and audit, read.
+
+Every change to a case goes through `save()`: engine state, `human_task` rows and audit events
+are written together in the caller's transaction, then committed once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, false, func, select, true
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.audit import events as audit
+from app.clock import Clock
+from app.db.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
+from app.db.session import begin_write
+from app.engine import Case, EngineError, NotWaitingForMessage
+from app.services import definitions as definition_service
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.forms import check_reserved
+from app.services.principal import Principal
+
+# Processes that have their own registration endpoint, which checks more than the generic start can.
+DEDICATED_START = {"communication": "POST /api/communications"}
+
+
+@dataclass
+class Event:
+    type: str
+    payload: dict[str, Any]
+    task_id: str | None = None
+
+
+# -- visibility ------------------------------------------------------------------------------------
+def sees_all_cases(principal: Principal) -> bool:
+    return principal.is_admin or principal.is_auditor or principal.in_kind("mfa")
+
+
+def visibility_clause(principal: Principal) -> ColumnElement[bool]:
+    """Cases the principal may see: all for MFA, auditors and admins; else cases where their
+    organisation has or had a task."""
+    if sees_all_cases(principal):
+        return true()
+    orgs = sorted({m.organisation for m in principal.memberships})
+    if not orgs:
+        return false()
+    return exists().where(HumanTask.instance_id == ProcessInstance.id, HumanTask.organisation.in_(orgs))
+
+
+def get_visible(session: Session, principal: Principal, instance_id: str, *, lock: bool = False) -> ProcessInstance:
+    query = select(ProcessInstance).where(ProcessInstance.id == instance_id, visibility_clause(principal))
+    if lock:
+        query = query.with_for_update(of=ProcessInstance)
+    instance = session.scalar(query)
+    if instance is None:
+        raise NotFound(f"no case {instance_id} that you may see")
+    return instance
+
+
+def lock(session: Session, instance_id: str) -> ProcessInstance:
+    instance = session.scalar(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update(of=ProcessInstance)
+    )
+    if instance is None:
+        raise NotFound(f"no case {instance_id}")
+    return instance
+
+
+def restore(instance: ProcessInstance, clock: Clock) -> Case:
+    return Case.restore(
+        definition_service.loaded(instance.definition), instance.state, clock, instance.id, instance.id_counter
+    )
+
+
+# -- writing ---------------------------------------------------------------------------------------
+def save(
+    session: Session,
+    instance: ProcessInstance,
+    case: Case,
+    *,
+    actor: str,
+    now: datetime,
+    events: list[Event],
+    completed_task_id: str | None = None,
+) -> list[HumanTask]:
+    """Write the case after an engine step and commit. Returns the task rows that became ready."""
+    instance.state = case.state()
+    instance.data = case.data()
+    instance.id_counter = case.context.id_counter
+    instance.updated_at = now
+    if case.is_completed and instance.status != "completed":
+        instance.status = "completed"
+        instance.completed_at = now
+
+    derived, created = _sync_tasks(session, instance, case, actor=actor, now=now, completed_task_id=completed_task_id)
+    if instance.status == "completed":
+        derived.append(Event("instance_completed", {}))
+    definition = instance.definition
+    for event in [*events, *derived]:
+        audit.record(
+            session,
+            occurred_at=now,
+            actor=actor,
+            type=event.type,
+            payload=event.payload,
+            instance_id=instance.id,
+            task_id=event.task_id,
+            definition_key=definition.key,
+            definition_version=definition.version,
+        )
+    try:
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise Conflict("the case was changed by someone else at the same time; reload and try again") from exc
+    return created
+
+
+def _sync_tasks(
+    session: Session, instance: ProcessInstance, case: Case, *, actor: str, now: datetime, completed_task_id: str | None
+) -> tuple[list[Event], list[HumanTask]]:
+    ready = {t.id: t for t in case.ready_tasks()}
+    rows = {
+        r.id: r
+        for r in session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "ready")
+        )
+    }
+    events: list[Event] = []
+    for row_id, row in rows.items():
+        if row_id in ready:
+            continue
+        row.completed_at = now
+        if row_id == completed_task_id:
+            row.state, row.completed_by = "completed", actor
+        else:
+            row.state = "cancelled"
+            events.append(Event("task_cancelled", {"task": row.task_spec, "name": row.name}, row_id))
+    created = []
+    for task_id, task in ready.items():
+        if task_id in rows:
+            continue
+        row = session.get(HumanTask, task_id)
+        if row is None:
+            row = HumanTask(id=task_id, instance_id=instance.id)
+            session.add(row)
+        row.task_spec, row.name, row.lane = task.bpmn_id, task.name, task.lane
+        row.organisation, row.candidate_role, row.form_key = task.organisation, task.candidate_role, task.form_key
+        row.norm = "; ".join(task.norms) or None
+        row.state, row.assignee, row.created_at, row.completed_at, row.completed_by = "ready", None, now, None, None
+        created.append(row)
+        events.append(
+            Event(
+                "task_created",
+                {
+                    "task": task.bpmn_id,
+                    "name": task.name,
+                    "organisation": task.organisation,
+                    "candidate_role": task.candidate_role,
+                    "norm": row.norm,
+                },
+                task_id,
+            )
+        )
+    return events, created
+
+
+def start(
+    session: Session,
+    definition: ProcessDefinition,
+    business_key: str | None,
+    data: dict[str, Any],
+    principal: Principal,
+    clock: Clock,
+    extra_events: list[Event] | None = None,
+    before_save: Any = None,
+) -> ProcessInstance:
+    """Start a case in the caller's write transaction (begin_write already called) and commit."""
+    check_reserved(data)
+    now = clock.now()
+    instance_id = str(uuid.uuid4())
+    try:
+        case = Case.start(definition_service.loaded(definition), data, clock, instance_id)
+    except EngineError as exc:
+        session.rollback()
+        raise Invalid([{"element_id": exc.element_id, "message": str(exc)}]) from exc
+    instance = ProcessInstance(
+        id=instance_id,
+        definition_id=definition.id,
+        business_key=business_key,
+        status="running",
+        state="",
+        data={},
+        id_counter=0,
+        created_at=now,
+        updated_at=now,
+        started_by=principal.username,
+    )
+    instance.definition = definition
+    session.add(instance)
+    session.flush()
+    if before_save is not None:
+        before_save(instance)
+    events = [*(extra_events or []), Event("instance_started", {"business_key": business_key, "data": data})]
+    save(session, instance, case, actor=principal.username, now=now, events=events)
+    return instance
+
+
+def start_generic(
+    session: Session, key: str, business_key: str | None, data: dict[str, Any], principal: Principal, clock: Clock
+) -> ProcessInstance:
+    begin_write(session)
+    if key in DEDICATED_START:
+        raise Invalid(f"cases of {key!r} are started with {DEDICATED_START[key]}, which checks their registration data")
+    definition = definition_service.get_definition(session, key)
+    info = definition_service.loaded(definition).info
+    allowed = principal.is_admin or any(principal.can_act(lane, "officer") for lane in info.start_lanes)
+    if not allowed:
+        raise Forbidden(
+            f"starting {key!r} needs an officer of {sorted(info.start_lanes) or 'the start lane'} or an admin"
+        )
+    return start(session, definition, business_key, data, principal, clock)
+
+
+def send_message(
+    session: Session, instance_id: str, name: str, data: dict[str, Any], principal: Principal, clock: Clock
+) -> ProcessInstance:
+    begin_write(session)
+    instance = get_visible(session, principal, instance_id, lock=True)
+    if not (principal.is_admin or principal.in_kind("mfa", "officer", "head")):
+        raise Forbidden("messages from outside (OHCHR, special procedures) are recorded by MFA officers or admins")
+    known = definition_service.loaded(instance.definition).info.messages
+    if name not in known:
+        raise NotFound(f"this case's diagram has no message {name!r}; it knows {sorted(known)}")
+    check_reserved(data)
+    if instance.status != "running":
+        raise Conflict(f"the case is {instance.status}; it takes no more messages")
+    case = restore(instance, clock)
+    try:
+        case.send_message(name, data)
+    except NotWaitingForMessage as exc:
+        raise Conflict(str(exc)) from exc
+    except EngineError as exc:
+        raise Invalid([{"element_id": exc.element_id, "message": str(exc)}]) from exc
+    save(
+        session,
+        instance,
+        case,
+        actor=principal.username,
+        now=clock.now(),
+        events=[Event("message_received", {"name": name, "data": data})],
+    )
+    return instance
+
+
+# -- reading ---------------------------------------------------------------------------------------
+def list_instances(
+    session: Session,
+    principal: Principal,
+    *,
+    business_key: str | None,
+    status: str | None,
+    key: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[ProcessInstance], int]:
+    query = select(ProcessInstance).where(visibility_clause(principal))
+    if business_key:
+        query = query.where(ProcessInstance.business_key == business_key)
+    if status:
+        query = query.where(ProcessInstance.status == status)
+    if key:
+        query = query.join(ProcessDefinition).where(ProcessDefinition.key == key)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(ProcessInstance.created_at.desc(), ProcessInstance.id).offset(offset).limit(limit)
+    )
+    return list(rows), total
+
+
+def open_tasks(session: Session, instance_ids: list[str]) -> dict[str, list[HumanTask]]:
+    found: dict[str, list[HumanTask]] = {i: [] for i in instance_ids}
+    if not instance_ids:
+        return found
+    for row in session.scalars(
+        select(HumanTask)
+        .where(HumanTask.instance_id.in_(instance_ids), HumanTask.state == "ready")
+        .order_by(HumanTask.created_at)
+    ):
+        found[row.instance_id].append(row)
+    return found
+
+
+def history(session: Session, principal: Principal, instance_id: str) -> list[AuditEvent]:
+    get_visible(session, principal, instance_id)
+    return list(
+        session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq))
+    )

@@ -1,0 +1,170 @@
+"""Deploying diagram versions and reading them back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.audit import events as audit
+from app.clock import Clock
+from app.db.models import ProcessDefinition
+from app.db.session import begin_write
+from app.engine import (
+    DefinitionError,
+    LoadedDefinition,
+    definitions_cache,
+    inspect_bpmn,
+    main_process_id,
+    referenced_forms,
+)
+from app.services.errors import Conflict, Invalid, NotFound
+
+
+def _form_sha(schema: Any) -> str:
+    return hashlib.sha256(json.dumps(schema, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def bundle_sha256(content: bytes, forms: Mapping[str, Any]) -> str:
+    """What makes a version: the file's bytes and each referenced form's canonical JSON."""
+    bundle = {"bpmn": hashlib.sha256(content).hexdigest(), "forms": {k: _form_sha(v) for k, v in sorted(forms.items())}}
+    return hashlib.sha256(json.dumps(bundle, sort_keys=True).encode()).hexdigest()
+
+
+def parse_form_files(files: Mapping[str, bytes]) -> dict[str, Any]:
+    forms, errors = {}, []
+    for name, raw in files.items():
+        try:
+            forms[Path(name).name] = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            errors.append(
+                {
+                    "element_id": None,
+                    "line": getattr(exc, "lineno", None),
+                    "message": f"form {name}: not valid JSON: {exc}",
+                }
+            )
+    if errors:
+        raise Invalid(errors)
+    return forms
+
+
+def latest(session: Session, key: str) -> ProcessDefinition | None:
+    return session.scalar(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.key == key)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    )
+
+
+def deploy(
+    session: Session, content: bytes, file_name: str, forms: Mapping[str, Any], actor: str, clock: Clock
+) -> tuple[ProcessDefinition, bool]:
+    """Deploy one BPMN file with its forms. Returns (version, created); identical content is not new.
+
+    Forms the diagram references but the caller did not send are taken from the latest deployed
+    version of the same key, so an analyst can upload just a changed diagram."""
+    begin_write(session)
+    try:
+        wanted = referenced_forms(content)
+        key = main_process_id(content)
+        previous = latest(session, key) if key else None
+        bundle = {name: forms[name] for name in wanted if name in forms}
+        if previous is not None:
+            for name in wanted:
+                if name not in bundle and name in previous.forms:
+                    bundle[name] = previous.forms[name]
+        info = inspect_bpmn(content, file_name, bundle)
+    except DefinitionError as exc:
+        session.rollback()
+        raise Invalid([p.as_dict() for p in exc.problems]) from exc
+
+    sha = bundle_sha256(content, bundle)
+    if previous is not None and previous.bundle_sha256 == sha:
+        session.commit()  # nothing written; ends the transaction without expiring `previous`
+        return previous, False
+    definition = ProcessDefinition(
+        key=info.key,
+        version=(previous.version + 1) if previous else 1,
+        name=info.name,
+        file_name=Path(file_name).name,
+        bpmn_xml=content,
+        forms=bundle,
+        sha256=hashlib.sha256(content).hexdigest(),
+        bundle_sha256=sha,
+        deployed_at=clock.now(),
+        deployed_by=actor,
+    )
+    session.add(definition)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(f"another deployment of {info.key!r} happened at the same time; deploy again") from exc
+    audit.record(
+        session,
+        occurred_at=clock.now(),
+        actor=actor,
+        type="definition_deployed",
+        definition_key=definition.key,
+        definition_version=definition.version,
+        payload={
+            "file_name": definition.file_name,
+            "sha256": definition.sha256,
+            "bundle_sha256": sha,
+            "forms": sorted(bundle),
+        },
+    )
+    session.commit()
+    return definition, True
+
+
+def deploy_file(session: Session, path: Path, actor: str, clock: Clock) -> tuple[ProcessDefinition, bool]:
+    """Deploy a .bpmn file with the forms in the `forms/` folder beside it."""
+    forms_dir = path.parent / "forms"
+    files = {p.name: p.read_bytes() for p in sorted(forms_dir.glob("*.json"))} if forms_dir.is_dir() else {}
+    return deploy(session, path.read_bytes(), path.name, parse_form_files(files), actor, clock)
+
+
+def deploy_directory(
+    session: Session, directory: Path, actor: str, clock: Clock
+) -> list[tuple[ProcessDefinition, bool]]:
+    return [deploy_file(session, path, actor, clock) for path in sorted(directory.glob("*.bpmn"))]
+
+
+def list_definitions(session: Session, key: str | None = None, latest_only: bool = False) -> list[ProcessDefinition]:
+    query = select(ProcessDefinition).order_by(ProcessDefinition.key, ProcessDefinition.version)
+    if key:
+        query = query.where(ProcessDefinition.key == key)
+    if latest_only:
+        newest = (
+            select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v"))
+            .group_by(ProcessDefinition.key)
+            .subquery()
+        )
+        query = query.join(newest, (newest.c.key == ProcessDefinition.key) & (newest.c.v == ProcessDefinition.version))
+    return list(session.scalars(query))
+
+
+def get_definition(session: Session, key: str, version: int | None = None) -> ProcessDefinition:
+    if version is None:
+        found = latest(session, key)
+    else:
+        found = session.scalar(
+            select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.version == version)
+        )
+    if found is None:
+        raise NotFound(f"no process definition {key!r}" + (f" version {version}" if version else ""))
+    return found
+
+
+def loaded(definition: ProcessDefinition) -> LoadedDefinition:
+    """The parsed, cached engine form of a stored version."""
+    return definitions_cache.get(definition.id, lambda: (definition.bpmn_xml, definition.file_name, definition.forms))

@@ -1,0 +1,182 @@
+"""Officers' tasks: inbox, detail with form, claim, unclaim, complete.
+
+A task is visible to members (officer or head) of its organisation and to auditors; anyone else
+gets "not found", so task ids leak nothing across organisations. Acting needs the task's
+candidate role (a head may also do an officer's task)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.audit import events as audit
+from app.clock import Clock
+from app.db.models import HumanTask, ProcessInstance
+from app.db.session import begin_write
+from app.engine import EngineError, TaskNotReady
+from app.services import cases, forms
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.principal import Principal
+
+
+@dataclass
+class TaskDetail:
+    task: HumanTask
+    instance: ProcessInstance
+    form_schema: dict[str, Any] | None
+    can_act: bool
+
+
+def _visible(session: Session, principal: Principal, task_id: str) -> HumanTask:
+    row = session.get(HumanTask, task_id)
+    if row is None or not (principal.can_see_tasks_of(row.organisation) or principal.is_auditor):
+        raise NotFound(f"no task {task_id} that you may see")
+    return row
+
+
+def _require_actor(principal: Principal, row: HumanTask) -> None:
+    if not principal.can_act(row.organisation, row.candidate_role):
+        raise Forbidden(
+            f"this step needs the role '{row.candidate_role}' in {row.organisation}; "
+            f"you are {sorted(principal.roles_in(row.organisation)) or 'not a member'} there"
+        )
+
+
+def inbox(
+    session: Session, principal: Principal, *, instance_id: str | None, assignee_me: bool, offset: int, limit: int
+) -> tuple[list[tuple[HumanTask, str | None]], int]:
+    """Ready tasks the principal may act on: their organisations' tasks for their roles, unclaimed or theirs."""
+    scopes = principal.task_scopes()
+    if not scopes:
+        return [], 0
+    scope = or_(
+        *[
+            and_(HumanTask.organisation == org, HumanTask.candidate_role.in_(roles))
+            for org, roles in sorted(scopes.items())
+        ]
+    )
+    query = (
+        select(HumanTask, ProcessInstance.business_key)
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .where(HumanTask.state == "ready", scope)
+    )
+    if assignee_me:
+        query = query.where(HumanTask.assignee == principal.username)
+    else:
+        query = query.where(or_(HumanTask.assignee.is_(None), HumanTask.assignee == principal.username))
+    if instance_id:
+        query = query.where(HumanTask.instance_id == instance_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(HumanTask.created_at, HumanTask.id).offset(offset).limit(limit)).all()
+    return [(r[0], r[1]) for r in rows], total
+
+
+def detail(session: Session, principal: Principal, task_id: str) -> TaskDetail:
+    row = _visible(session, principal, task_id)
+    instance = session.get(ProcessInstance, row.instance_id)
+    assert instance is not None
+    schema = instance.definition.forms.get(row.form_key) if row.form_key else None
+    return TaskDetail(
+        row,
+        instance,
+        forms.for_display(session, schema),
+        row.state == "ready" and principal.can_act(row.organisation, row.candidate_role),
+    )
+
+
+def _lock_for_change(session: Session, principal: Principal, task_id: str) -> tuple[HumanTask, ProcessInstance]:
+    """Lock the task's case, then re-read the task: whoever got the lock first has already committed."""
+    begin_write(session)
+    row = _visible(session, principal, task_id)
+    _require_actor(principal, row)
+    instance = cases.lock(session, row.instance_id)
+    session.refresh(row)
+    if row.state != "ready":
+        raise Conflict(f"task {task_id} is {row.state}; it can no longer be changed")
+    return row, instance
+
+
+def claim(session: Session, principal: Principal, task_id: str, clock: Clock) -> HumanTask:
+    row, instance = _lock_for_change(session, principal, task_id)
+    if row.assignee == principal.username:
+        session.commit()  # already theirs: nothing to write
+        return row
+    if row.assignee is not None:
+        raise Conflict(f"task {task_id} is claimed by {row.assignee}")
+    row.assignee = principal.username
+    _audit(session, instance, row, principal, clock, "task_claimed")
+    session.commit()
+    return row
+
+
+def unclaim(session: Session, principal: Principal, task_id: str, clock: Clock) -> HumanTask:
+    row, instance = _lock_for_change(session, principal, task_id)
+    if row.assignee is None:
+        session.commit()  # not claimed: nothing to write
+        return row
+    if row.assignee != principal.username and "head" not in principal.roles_in(row.organisation):
+        raise Forbidden(
+            f"task {task_id} is claimed by {row.assignee}; only they or a head of {row.organisation} can release it"
+        )
+    previous = row.assignee
+    row.assignee = None
+    _audit(session, instance, row, principal, clock, "task_unclaimed", {"previous_assignee": previous})
+    session.commit()
+    return row
+
+
+def complete(
+    session: Session, principal: Principal, task_id: str, data: dict[str, Any], clock: Clock
+) -> tuple[ProcessInstance, list[HumanTask]]:
+    row, instance = _lock_for_change(session, principal, task_id)
+    if row.assignee is not None and row.assignee != principal.username:
+        raise Conflict(f"task {task_id} is claimed by {row.assignee}; ask them to release it")
+    schema = instance.definition.forms.get(row.form_key) if row.form_key else None
+    forms.validate(session, schema, data)
+    case = cases.restore(instance, clock)
+    try:
+        case.complete(task_id, data)
+    except TaskNotReady as exc:
+        raise Conflict(str(exc)) from exc
+    except EngineError as exc:
+        raise Invalid([{"element_id": exc.element_id, "message": str(exc)}]) from exc
+    event = cases.Event(
+        "task_completed",
+        {
+            "task": row.task_spec,
+            "name": row.name,
+            "organisation": row.organisation,
+            "role": sorted(principal.roles_in(row.organisation)),
+            "data": data,
+        },
+        task_id,
+    )
+    created = cases.save(
+        session, instance, case, actor=principal.username, now=clock.now(), events=[event], completed_task_id=task_id
+    )
+    return instance, created
+
+
+def _audit(
+    session: Session,
+    instance: ProcessInstance,
+    row: HumanTask,
+    principal: Principal,
+    clock: Clock,
+    type: str,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    audit.record(
+        session,
+        occurred_at=clock.now(),
+        actor=principal.username,
+        type=type,
+        payload={"task": row.task_spec, "name": row.name, **(extra or {})},
+        instance_id=instance.id,
+        task_id=row.id,
+        definition_key=instance.definition.key,
+        definition_version=instance.definition.version,
+    )

@@ -16,6 +16,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -62,6 +63,36 @@ class LoadedDefinition:
         parser.add_bpmn_xml(parse_xml(content), file_name)
         self.spec = parser.get_spec(self.info.key)
         self.subprocess_specs = parser.get_subprocess_specs(self.info.key)
+        for spec in (self.spec, *self.subprocess_specs.values()):
+            _make_shareable(spec)
+
+
+def _make_shareable(spec: Any) -> None:
+    """Do up front the wiring SpiffWorkflow 3.2.0 does to a spec lazily, at run time.
+
+    A parsed spec is shared by every case of its definition version and rebuilt fresh in every
+    process, so it must not depend on what ran before in this process:
+    - Multi-instance tasks connect their child spec's `completed_event` to `merge_child` only when
+      they first create a child. A case restored in a fresh process (after a restart, or in
+      another worker) then never merges its children and hangs. The library's own spec
+      deserialiser connects them eagerly; so do we.
+    - The first time a message starts an event sub-process, `BpmnStartTask.trigger_wf` connects
+      the start task to the sub-process for good: later cases built from that spec start the
+      sub-process at once and never complete, and a case restored against a fresh spec fails
+      with "No input task connected". Adding the input half of that wiring up front (without the
+      output half that makes new cases start it) leaves `trigger_wf` nothing to change.
+    """
+    for task_spec in list(spec.task_specs.values()):
+        if isinstance(task_spec, LoopTask):
+            child = spec.task_specs[task_spec.task_spec]
+            if not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
+    start = spec.start
+    for name in getattr(start, "trigger_specs", []):
+        task_spec = spec.task_specs[name]
+        if start.name not in task_spec._inputs:
+            task_spec._inputs.append(start.name)
+            task_spec.connect(spec.end)
 
 
 class DefinitionCache:
@@ -85,6 +116,11 @@ class DefinitionCache:
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         return loaded
+
+    def clear(self) -> None:
+        """Forget every parsed definition, as a process restart would."""
+        with self._lock:
+            self._items.clear()
 
 
 definitions = DefinitionCache()
@@ -132,11 +168,13 @@ class Case:
         return json.loads(json.dumps(source, default=str))
 
     def ready_tasks(self) -> list[ReadyTask]:
-        result = []
+        found: dict[str, ReadyTask] = {}
         for wf in [self.workflow, *self.workflow.subprocesses.values()]:
             for task in wf.get_tasks(state=TaskState.READY, manual=True):
-                result.append(self._describe(task))
-        return result
+                # An event sub-process's tree reaches into its parent's tasks: list each task once.
+                if str(task.id) not in found:
+                    found[str(task.id)] = self._describe(task)
+        return list(found.values())
 
     def task_data(self, task_id: str) -> dict[str, Any]:
         task = self._find(task_id)
@@ -197,6 +235,8 @@ class Case:
             self._run_engine()
 
     def send_message(self, name: str, payload: Mapping[str, Any]) -> None:
+        """Deliver a message. A completed case still listens to its event sub-processes (OHCHR
+        publishes a reply long after the report step): such a message reopens the case."""
         self.refresh()
         with engine_context(self.context):
             event = BpmnEvent(MessageEventDefinition(name), payload=dict(payload))
@@ -204,6 +244,7 @@ class Case:
                 self.workflow.send_event(event)
             except WorkflowException as exc:
                 raise NotWaitingForMessage(f"the case is not waiting for a message {name!r}") from exc
+            self.workflow.completed = False  # the library caches completion; let it look again
             self._run_engine()
 
     def _run_engine(self) -> None:

@@ -93,13 +93,20 @@ def save(
     instance.data = case.data()
     instance.id_counter = case.context.id_counter
     instance.updated_at = now
+    lifecycle: list[Event] = []
     if case.is_completed and instance.status != "completed":
-        instance.status = "completed"
-        instance.completed_at = now
+        instance.status, instance.completed_at = "completed", now
+        lifecycle.append(Event("instance_completed", {}))
+    elif not case.is_completed and instance.status == "completed":
+        instance.status, instance.completed_at = "running", None
+        lifecycle.append(Event("instance_reopened", {}))
 
     derived, created = _sync_tasks(session, instance, case, actor=actor, now=now, completed_task_id=completed_task_id)
-    if instance.status == "completed":
-        derived.append(Event("instance_completed", {}))
+    derived = (
+        [e for e in lifecycle if e.type == "instance_reopened"]
+        + derived
+        + [e for e in lifecycle if e.type == "instance_completed"]
+    )
     definition = instance.definition
     for event in [*events, *derived]:
         audit.record(
@@ -238,8 +245,6 @@ def send_message(
     if name not in known:
         raise NotFound(f"this case's diagram has no message {name!r}; it knows {sorted(known)}")
     check_reserved(data)
-    if instance.status != "running":
-        raise Conflict(f"the case is {instance.status}; it takes no more messages")
     case = restore(instance, clock)
     try:
         case.send_message(name, data)

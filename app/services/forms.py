@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import date
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -13,6 +14,8 @@ from app.db.models import Organisation
 from app.services.errors import Invalid
 
 ORG_KIND = "x-organisation-kind"
+# A date field that must not be later than a date already in the case, e.g. D5 never after D2.
+NOT_AFTER = "x-not-after"
 
 
 def _reserved_keys(value: Any, path: str = "") -> list[dict[str, str]]:
@@ -51,7 +54,30 @@ def _codes_of_kind(session: Session, kind: str) -> list[str]:
     return list(session.scalars(select(Organisation.code).where(Organisation.kind == kind).order_by(Organisation.code)))
 
 
-def validate(session: Session, schema: dict[str, Any] | None, data: dict[str, Any]) -> None:
+def _not_after_errors(schema: dict[str, Any], data: dict[str, Any], case_data: dict[str, Any]) -> list[dict[str, str]]:
+    errors = []
+    for field, prop in schema.get("properties", {}).items():
+        limit_field = prop.get(NOT_AFTER)
+        if not limit_field or not isinstance(data.get(field), str):
+            continue
+        limit = case_data.get(limit_field)
+        try:
+            too_late = date.fromisoformat(data[field]) > date.fromisoformat(str(limit))
+        except ValueError:
+            continue  # a malformed date is reported by the schema's format check
+        if too_late:
+            errors.append(
+                {
+                    "field": field,
+                    "message": f"{data[field]} is after {limit_field} ({limit}); choose a date on or before {limit}",
+                }
+            )
+    return errors
+
+
+def validate(
+    session: Session, schema: dict[str, Any] | None, data: dict[str, Any], case_data: dict[str, Any] | None = None
+) -> None:
     """Raise Invalid with one entry per wrong field; nothing is written before this passes."""
     check_reserved(data)
     if schema is None:
@@ -78,6 +104,7 @@ def validate(session: Session, schema: dict[str, Any] | None, data: dict[str, An
                         f"{kind!r}; choose one of {sorted(codes)}",
                     }
                 )
+    errors.extend(_not_after_errors(schema, data, case_data or {}))
     if errors:
         raise Invalid(errors)
 

@@ -135,7 +135,7 @@ def complete(
     if row.assignee is not None and row.assignee != principal.username:
         raise Conflict(f"task {task_id} is claimed by {row.assignee}; ask them to release it")
     schema = instance.definition.forms.get(row.form_key) if row.form_key else None
-    forms.validate(session, schema, data)
+    forms.validate(session, schema, data, instance.data)
     case = cases.restore(instance, clock)
     try:
         case.complete(task_id, data)

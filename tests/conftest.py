@@ -38,7 +38,7 @@ class _PgTemplates:
         self.admin = create_engine(self.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
         self.template = f"kz_tmpl_{os.getpid()}"
         self._recreate(self.template)
-        upgrade(self.url.set(database=self.template).render_as_string(hide_password=False))
+        prepare(self.url.set(database=self.template).render_as_string(hide_password=False))
         self.created: list[str] = []
 
     def _recreate(self, name: str) -> None:
@@ -62,10 +62,27 @@ class _PgTemplates:
         self.admin.dispose()
 
 
+def prepare(database_url: str) -> None:
+    """Migrate, then what `make run` and `seed-demo` leave: demo users and every diagram deployed."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    factory = make_sessionmaker(engine)
+    setup_clock = FixedClock(START)
+    with factory() as session:
+        users.seed_demo(session, DEMO_PASSWORD, setup_clock)
+    with factory() as session:
+        definitions.deploy_directory(session, PROJECT_ROOT / "bpmn", "setup", setup_clock)
+    with factory() as session:
+        definitions.deploy_file(
+            session, PROJECT_ROOT / "tests" / "fixtures" / "bpmn" / "minimal.bpmn", "setup", setup_clock
+        )
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
-    upgrade(f"sqlite:///{path}")
+    prepare(f"sqlite:///{path}")
     return path
 
 
@@ -106,19 +123,7 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def prepared_db(database_url: str) -> str:
-    """Demo organisations and users, and every diagram of bpmn/ deployed, as `make run` leaves it."""
-    engine = make_engine(database_url)
-    factory = make_sessionmaker(engine)
-    setup_clock = FixedClock(START)
-    with factory() as session:
-        users.seed_demo(session, DEMO_PASSWORD, setup_clock)
-    with factory() as session:
-        definitions.deploy_directory(session, PROJECT_ROOT / "bpmn", "setup", setup_clock)
-    with factory() as session:
-        definitions.deploy_file(
-            session, PROJECT_ROOT / "tests" / "fixtures" / "bpmn" / "minimal.bpmn", "setup", setup_clock
-        )
-    engine.dispose()
+    """A database as `make run` and `seed-demo` leave it (copied from the session's template)."""
     return database_url
 
 
@@ -136,11 +141,11 @@ class Api:
             self._tokens[username] = r.json()["access_token"]
         return {"Authorization": f"Bearer {self._tokens[username]}"}
 
-    def get(self, username: str, url: str, **kw: object):  # type: ignore[no-untyped-def]
-        return self.client.get(url, headers=self.headers(username), **kw)
+    def get(self, username: str, url: str, headers: dict[str, str] | None = None, **kw: object):  # type: ignore[no-untyped-def]
+        return self.client.get(url, headers={**self.headers(username), **(headers or {})}, **kw)
 
-    def post(self, username: str, url: str, **kw: object):  # type: ignore[no-untyped-def]
-        return self.client.post(url, headers=self.headers(username), **kw)
+    def post(self, username: str, url: str, headers: dict[str, str] | None = None, **kw: object):  # type: ignore[no-untyped-def]
+        return self.client.post(url, headers={**self.headers(username), **(headers or {})}, **kw)
 
 
 @pytest.fixture

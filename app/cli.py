@@ -155,5 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except (OperationalError, ProgrammingError) as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        print(f"database error: {reason}", file=sys.stderr)
+        if "no such table" in reason or "does not exist" in reason:
+            print("the database is not migrated yet: run `python -m app migrate` first", file=sys.stderr)
+        return 3

@@ -44,13 +44,13 @@ def get_task(task_id: str, session: SessionDep, principal: PrincipalDep) -> Task
 @router.post("/{task_id}/claim", response_model=TaskOut)
 def claim(task_id: str, session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> TaskOut:
     row = tasks.claim(session, principal, task_id, clock)
-    return task_out(row, None)
+    return task_out(row, tasks.business_key(session, row))
 
 
 @router.post("/{task_id}/unclaim", response_model=TaskOut)
 def unclaim(task_id: str, session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> TaskOut:
     row = tasks.unclaim(session, principal, task_id, clock)
-    return task_out(row, None)
+    return task_out(row, tasks.business_key(session, row))
 
 
 @router.post(

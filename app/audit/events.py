@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +41,13 @@ def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical(body)).hexdigest()
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    type: str
+    payload: dict[str, Any]
+    task_id: str | None = None
+
+
 def record(
     session: Session,
     *,
@@ -53,30 +61,57 @@ def record(
     definition_version: int | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction (the case row is already locked by then)."""
+    return record_many(
+        session,
+        occurred_at=occurred_at,
+        actor=actor,
+        events=[NewEvent(type, payload, task_id)],
+        instance_id=instance_id,
+        definition_key=definition_key,
+        definition_version=definition_version,
+    )[0]
+
+
+def record_many(
+    session: Session,
+    *,
+    occurred_at: datetime,
+    actor: str,
+    events: list[NewEvent],
+    instance_id: str | None = None,
+    definition_key: str | None = None,
+    definition_version: int | None = None,
+) -> list[AuditEvent]:
+    """Append events of one state change, chained after the case's newest event."""
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash)
         .where(AuditEvent.instance_id.is_(None) if instance_id is None else AuditEvent.instance_id == instance_id)
         .order_by(AuditEvent.seq.desc())
         .limit(1)
     ).first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    event = AuditEvent(
-        instance_id=instance_id,
-        seq=seq,
-        occurred_at=occurred_at,
-        actor=actor,
-        type=type,
-        task_id=task_id,
-        definition_key=definition_key,
-        definition_version=definition_version,
-        payload=json.loads(json.dumps(payload, default=str)),
-        prev_hash=prev_hash,
-        hash="",
-    )
-    event.hash = chain_hash(prev_hash, event_body(event))
-    session.add(event)
+    seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
+    written = []
+    for new in events:
+        seq += 1
+        event = AuditEvent(
+            instance_id=instance_id,
+            seq=seq,
+            occurred_at=occurred_at,
+            actor=actor,
+            type=new.type,
+            task_id=new.task_id,
+            definition_key=definition_key,
+            definition_version=definition_version,
+            payload=json.loads(json.dumps(new.payload, default=str)),
+            prev_hash=prev_hash,
+            hash="",
+        )
+        event.hash = chain_hash(prev_hash, event_body(event))
+        prev_hash = event.hash
+        session.add(event)
+        written.append(event)
     session.flush()
-    return event
+    return written
 
 
 def count_events(session: Session, instance_id: str) -> int:

@@ -89,8 +89,9 @@ class ProcessDefinition(Base):
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(255))
     file_name: Mapped[str] = mapped_column(String(255))
-    bpmn_xml: Mapped[bytes] = mapped_column(LargeBinary)
-    forms: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # Deferred: a case row joins its definition on every request, the file is needed only to parse it once.
+    bpmn_xml: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    forms: Mapped[dict[str, Any]] = mapped_column(JSONType, deferred=True)
     # sha256 of the BPMN file's bytes, and of the whole bundle (file + forms) that makes a version
     sha256: Mapped[str] = mapped_column(String(64))
     bundle_sha256: Mapped[str] = mapped_column(String(64), index=True)

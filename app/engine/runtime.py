@@ -58,6 +58,7 @@ class LoadedDefinition:
 
     def __init__(self, definition_id: int, content: bytes, file_name: str, forms: Mapping[str, Any]) -> None:
         self.definition_id = definition_id
+        self.forms: dict[str, Any] = dict(forms)
         self.info: ParsedDefinition = inspect_bpmn(content, file_name, forms)
         parser = new_parser()
         parser.add_bpmn_xml(parse_xml(content), file_name)

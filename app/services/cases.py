@@ -7,7 +7,6 @@ are written together in the caller's transaction, then committed once.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,11 +28,7 @@ from app.services.principal import Principal
 DEDICATED_START = {"communication": "POST /api/communications"}
 
 
-@dataclass
-class Event:
-    type: str
-    payload: dict[str, Any]
-    task_id: str | None = None
+Event = audit.NewEvent
 
 
 # -- visibility ------------------------------------------------------------------------------------
@@ -108,18 +103,15 @@ def save(
         + [e for e in lifecycle if e.type == "instance_completed"]
     )
     definition = instance.definition
-    for event in [*events, *derived]:
-        audit.record(
-            session,
-            occurred_at=now,
-            actor=actor,
-            type=event.type,
-            payload=event.payload,
-            instance_id=instance.id,
-            task_id=event.task_id,
-            definition_key=definition.key,
-            definition_version=definition.version,
-        )
+    audit.record_many(
+        session,
+        occurred_at=now,
+        actor=actor,
+        events=[audit.NewEvent(e.type, e.payload, e.task_id) for e in [*events, *derived]],
+        instance_id=instance.id,
+        definition_key=definition.key,
+        definition_version=definition.version,
+    )
     try:
         session.commit()
     except StaleDataError as exc:

@@ -168,3 +168,8 @@ def get_definition(session: Session, key: str, version: int | None = None) -> Pr
 def loaded(definition: ProcessDefinition) -> LoadedDefinition:
     """The parsed, cached engine form of a stored version."""
     return definitions_cache.get(definition.id, lambda: (definition.bpmn_xml, definition.file_name, definition.forms))
+
+
+def form_schema(definition: ProcessDefinition, form_key: str | None) -> dict[str, Any] | None:
+    """A task's form as frozen in its definition version (read from the parsed cache)."""
+    return loaded(definition).forms.get(form_key) if form_key else None

@@ -18,6 +18,7 @@ from app.db.models import HumanTask, ProcessInstance
 from app.db.session import begin_write
 from app.engine import EngineError, TaskNotReady
 from app.services import cases, forms
+from app.services import definitions as definition_service
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.principal import Principal
 
@@ -78,7 +79,7 @@ def detail(session: Session, principal: Principal, task_id: str) -> TaskDetail:
     row = _visible(session, principal, task_id)
     instance = session.get(ProcessInstance, row.instance_id)
     assert instance is not None
-    schema = instance.definition.forms.get(row.form_key) if row.form_key else None
+    schema = definition_service.form_schema(instance.definition, row.form_key)
     return TaskDetail(
         row,
         instance,
@@ -97,6 +98,11 @@ def _lock_for_change(session: Session, principal: Principal, task_id: str) -> tu
     if row.state != "ready":
         raise Conflict(f"task {task_id} is {row.state}; it can no longer be changed")
     return row, instance
+
+
+def business_key(session: Session, task: HumanTask) -> str | None:
+    instance = session.get(ProcessInstance, task.instance_id)
+    return instance.business_key if instance else None
 
 
 def claim(session: Session, principal: Principal, task_id: str, clock: Clock) -> HumanTask:
@@ -134,7 +140,7 @@ def complete(
     row, instance = _lock_for_change(session, principal, task_id)
     if row.assignee is not None and row.assignee != principal.username:
         raise Conflict(f"task {task_id} is claimed by {row.assignee}; ask them to release it")
-    schema = instance.definition.forms.get(row.form_key) if row.form_key else None
+    schema = definition_service.form_schema(instance.definition, row.form_key)
     forms.validate(session, schema, data, instance.data)
     case = cases.restore(instance, clock)
     try:

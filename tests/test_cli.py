@@ -38,41 +38,24 @@ def test_fresh_database_migrate_deploy_seed(empty_db: str) -> None:
     r = run(empty_db, "seed-demo")
     assert "nothing changed" in r.stdout and "password" not in r.stdout
 
-    r = run(
-        empty_db,
-        "users",
-        "create",
-        "mvd.deputy",
-        "--member",
-        "MVD:officer",
-        "--password-env",
-        "PW",
-        env={"PW": "a-long-enough-password"},
-    )
+    def create(username: str, member: str) -> subprocess.CompletedProcess[str]:
+        return run(
+            empty_db,
+            "users",
+            "create",
+            username,
+            "--member",
+            member,
+            "--password-env",
+            "PW",
+            env={"PW": "a-long-enough-password"},
+        )
+
+    r = create("mvd.deputy", "MVD:officer")
     assert r.returncode == 0 and "MVD:officer" in r.stdout
-    r = run(
-        empty_db,
-        "users",
-        "create",
-        "mvd.deputy",
-        "--member",
-        "MVD:officer",
-        "--password-env",
-        "PW",
-        env={"PW": "a-long-enough-password"},
-    )
+    r = create("mvd.deputy", "MVD:officer")
     assert r.returncode == 1 and "exists already" in r.stderr
-    r = run(
-        empty_db,
-        "users",
-        "create",
-        "x.y",
-        "--member",
-        "NOWHERE:officer",
-        "--password-env",
-        "PW",
-        env={"PW": "a-long-enough-password"},
-    )
+    r = create("x.y", "NOWHERE:officer")
     assert r.returncode == 1 and "NOWHERE" in r.stderr
 
 

@@ -54,6 +54,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         try:
             with factory() as session:
                 definition, created = definitions.deploy_file(session, path, args.actor, SystemClock())
+                warnings = definitions.warnings(session, definition)
         except ServiceError as exc:
             print(f"{path}: not deployed", file=sys.stderr)
             for problem in exc.detail if isinstance(exc.detail, list) else [exc.detail]:
@@ -62,6 +63,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             continue
         word = "deployed" if created else "unchanged"
         print(f"{word}: {definition.key} version {definition.version} ({path}, sha256 {definition.sha256[:12]})")
+        for warning in warnings:
+            print(f"  warning: {warning['element_id']} (line {warning['line']}): {warning['message']}")
     return status
 
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.api import auth, communications, definitions, health, instances, processes, tasks
+from app.api.guard import RequestGuard
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker
 from app.services.errors import ServiceError, Unauthorized
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """
 Runs chapter 2-1 of the Rules (Decree No. 1037 as amended by Decree No. 786 of 25 January 2022):
@@ -24,52 +28,6 @@ Log in with `POST /api/auth/token` (form fields `username`, `password`) and send
 `Authorization: Bearer <token>`. Errors are `{"detail": ...}`: a message, or a list of
 `{"field" | "element_id", "message"}` entries that say what to fix.
 """
-
-
-class BodySizeLimit:
-    """Refuse request bodies over the limit with 413 before anything reads them into memory."""
-
-    def __init__(self, app: ASGIApp, default_limit: int, upload_limit: int) -> None:
-        self.app, self.default_limit, self.upload_limit = app, default_limit, upload_limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.upload_limit * 2 if scope["path"].startswith("/api/definitions") else self.default_limit
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _too_large(send, limit)
-            return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge(limit)
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await _too_large(send, limit)
-
-
-class _TooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-
-
-async def _too_large(send: Send, limit: int) -> None:
-    body = JSONResponse(status_code=413, content={"detail": f"the request body is larger than {limit} bytes"})
-    await body({"type": "http"}, _empty_receive, send)
-
-
-async def _empty_receive() -> Message:
-    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -99,11 +57,21 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, eng
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=headers)
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", exc)
+        return JSONResponse(
+            status_code=503,
+            headers={"Retry-After": "5"},
+            content={"detail": "the database is busy or unreachable; try again in a few seconds"},
+        )
+
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": _validation_detail(exc)})
 
     for module in (health, auth, definitions, communications, processes, instances, tasks):
         app.include_router(module.router)
-    app.add_middleware(BodySizeLimit, default_limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
+    app.add_middleware(RequestGuard, default_limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
     return app

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import ClockDep, PrincipalDep, SessionDep
-from app.api.schemas import CommunicationIn, InstanceOut, instance_out
+from app.api.schemas import CommunicationIn, InstanceOut, case_out
 from app.services import cases, communications
 
 router = APIRouter(prefix="/api/communications", tags=["communications"])
@@ -18,4 +18,4 @@ router = APIRouter(prefix="/api/communications", tags=["communications"])
 def register(body: CommunicationIn, session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> InstanceOut:
     """Register a communication received from UN special procedures and start its case (MFA officers)."""
     instance = communications.register(session, communications.Registration(**body.model_dump()), principal, clock)
-    return instance_out(instance, cases.open_tasks(session, [instance.id])[instance.id])
+    return case_out(cases.view(session, principal, instance))

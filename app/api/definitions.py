@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Response, UploadFile
+from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from app.api.deps import ClockDep, PrincipalDep, SessionDep, SettingsDep
 from app.api.schemas import DefinitionOut, definition_out
@@ -10,6 +10,7 @@ from app.services import definitions as service
 from app.services.errors import Forbidden, Invalid
 
 router = APIRouter(prefix="/api/definitions", tags=["definitions"])
+VersionQuery = Annotated[int | None, Query(ge=1, le=1_000_000, description="default: the latest")]
 
 
 @router.get("", response_model=list[DefinitionOut])
@@ -21,12 +22,12 @@ def list_definitions(
 
 
 @router.get("/{key}", response_model=DefinitionOut)
-def get_definition(key: str, session: SessionDep, _: PrincipalDep, version: int | None = None) -> DefinitionOut:
+def get_definition(key: str, session: SessionDep, _: PrincipalDep, version: VersionQuery = None) -> DefinitionOut:
     return definition_out(service.get_definition(session, key, version))
 
 
 @router.get("/{key}/xml", response_class=Response, responses={200: {"content": {"application/xml": {}}}})
-def get_definition_xml(key: str, session: SessionDep, _: PrincipalDep, version: int | None = None) -> Response:
+def get_definition_xml(key: str, session: SessionDep, _: PrincipalDep, version: VersionQuery = None) -> Response:
     """The BPMN file of a version, e.g. for bpmn-js or Camunda Modeler."""
     return Response(service.get_definition(session, key, version).bpmn_xml, media_type="application/xml")
 
@@ -73,4 +74,6 @@ def deploy(
         clock,
     )
     response.status_code = 201 if created else 200
-    return definition_out(definition)
+    out = definition_out(definition)
+    out.warnings = service.warnings(session, definition)
+    return out

@@ -54,7 +54,7 @@ class Page:
 
 
 def paging(
-    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="1-based page number")] = 1,
     page_size: Annotated[int, Query(ge=1, le=200, description="items per page (at most 200)")] = 50,
 ) -> Page:
     return Page(page, page_size)

@@ -5,7 +5,7 @@ from typing import Literal
 from fastapi import APIRouter, Response
 
 from app.api.deps import ClockDep, PageDep, PrincipalDep, SessionDep
-from app.api.schemas import AuditEventOut, InstanceOut, MessageIn, audit_out, instance_out
+from app.api.schemas import AuditEventOut, InstanceOut, MessageIn, audit_out, case_out
 from app.services import cases
 
 router = APIRouter(prefix="/api/instances", tags=["instances"])
@@ -26,14 +26,13 @@ def list_instances(
         session, principal, business_key=business_key, status=status, key=key, offset=page.offset, limit=page.page_size
     )
     response.headers["X-Total-Count"] = str(total)
-    tasks = cases.open_tasks(session, [r.id for r in rows])
-    return [instance_out(r, tasks[r.id]) for r in rows]
+    return [case_out(v) for v in cases.views(session, principal, rows)]
 
 
 @router.get("/{instance_id}", response_model=InstanceOut)
 def get_instance(instance_id: str, session: SessionDep, principal: PrincipalDep) -> InstanceOut:
     instance = cases.get_visible(session, principal, instance_id)
-    return instance_out(instance, cases.open_tasks(session, [instance.id])[instance.id])
+    return case_out(cases.view(session, principal, instance))
 
 
 @router.get("/{instance_id}/history", response_model=list[AuditEventOut])
@@ -52,4 +51,4 @@ def send_message(
 ) -> InstanceOut:
     """Deliver a BPMN message to the case, e.g. `ohchr_published` (MFA officers record outside events)."""
     instance = cases.send_message(session, instance_id, name, body.data, principal, clock)
-    return instance_out(instance, cases.open_tasks(session, [instance.id])[instance.id])
+    return case_out(cases.view(session, principal, instance))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import ClockDep, PrincipalDep, SessionDep
-from app.api.schemas import InstanceOut, StartIn, instance_out
+from app.api.schemas import InstanceOut, StartIn, case_out
 from app.services import cases
 
 router = APIRouter(prefix="/api/processes", tags=["processes"])
@@ -13,4 +13,4 @@ router = APIRouter(prefix="/api/processes", tags=["processes"])
 def start(key: str, body: StartIn, session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> InstanceOut:
     """Start a case of the latest version of `key` (officers of the start lane's organisation, or admins)."""
     instance = cases.start_generic(session, key, body.business_key, body.data, principal, clock)
-    return instance_out(instance, cases.open_tasks(session, [instance.id])[instance.id])
+    return case_out(cases.view(session, principal, instance))

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.db.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
+from app.services.cases import CaseView
 
 
 class Strict(BaseModel):
@@ -35,6 +36,7 @@ class DefinitionOut(BaseModel):
     forms: list[str]
     deployed_at: datetime
     deployed_by: str
+    warnings: list[dict[str, Any]] = Field(default_factory=list, description="deployable, but will not work yet")
 
 
 class DefinitionRef(BaseModel):
@@ -63,7 +65,7 @@ class TaskOut(BaseModel):
 class TaskDetailOut(TaskOut):
     form_schema: dict[str, Any] | None
     can_act: bool = Field(description="whether the caller may claim and complete this task")
-    case_data: dict[str, Any]
+    data: dict[str, Any] = Field(description="what the task knows: the case's data as it reached this step")
 
 
 class InstanceOut(BaseModel):
@@ -200,13 +202,17 @@ def task_out(t: HumanTask, business_key: str | None) -> TaskOut:
     )
 
 
-def instance_out(i: ProcessInstance, tasks: list[HumanTask]) -> InstanceOut:
+def case_out(view: CaseView) -> InstanceOut:
+    return instance_out(view.instance, view.tasks, view.data)
+
+
+def instance_out(i: ProcessInstance, tasks: list[HumanTask], data: dict[str, Any]) -> InstanceOut:
     return InstanceOut(
         id=i.id,
         business_key=i.business_key,
         definition=DefinitionRef(key=i.definition.key, version=i.definition.version),
         status=i.status,
-        data=i.data,
+        data=data,
         tasks=[task_out(t, i.business_key) for t in tasks],
         created_at=i.created_at,
         updated_at=i.updated_at,

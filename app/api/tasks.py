@@ -5,7 +5,7 @@ from typing import Literal
 from fastapi import APIRouter, Response
 
 from app.api.deps import ClockDep, PageDep, PrincipalDep, SessionDep
-from app.api.schemas import CompleteIn, CompleteOut, TaskDetailOut, TaskOut, instance_out, task_out
+from app.api.schemas import CompleteIn, CompleteOut, TaskDetailOut, TaskOut, case_out, task_out
 from app.services import cases, tasks
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
@@ -34,11 +34,11 @@ def inbox(
 
 
 @router.get("/{task_id}", response_model=TaskDetailOut, responses={404: {"description": "no such task you may see"}})
-def get_task(task_id: str, session: SessionDep, principal: PrincipalDep) -> TaskDetailOut:
+def get_task(task_id: str, session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> TaskDetailOut:
     """One task with its form's JSON Schema (organisation choices filled in) and the case's data."""
-    d = tasks.detail(session, principal, task_id)
+    d = tasks.detail(session, principal, task_id, clock)
     base = task_out(d.task, d.instance.business_key).model_dump()
-    return TaskDetailOut(**base, form_schema=d.form_schema, can_act=d.can_act, case_data=d.instance.data)
+    return TaskDetailOut(**base, form_schema=d.form_schema, can_act=d.can_act, data=d.data)
 
 
 @router.post("/{task_id}/claim", response_model=TaskOut)
@@ -65,7 +65,9 @@ def complete(
     task_id: str, body: CompleteIn, session: SessionDep, clock: ClockDep, principal: PrincipalDep
 ) -> CompleteOut:
     instance, created = tasks.complete(session, principal, task_id, body.data, clock)
-    open_ = cases.open_tasks(session, [instance.id])[instance.id]
+    view = cases.view(session, principal, instance)
+    shown = {t.id for t in view.tasks}
     return CompleteOut(
-        instance=instance_out(instance, open_), next_tasks=[task_out(t, instance.business_key) for t in created]
+        instance=case_out(view),
+        next_tasks=[task_out(t, instance.business_key) for t in created if t.id in shown],
     )

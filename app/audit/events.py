@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.db.models import AuditEvent
 
 GENESIS = "0" * 64
+GLOBAL_CHAIN_LOCK = 21_786_2022  # any constant; names the advisory lock of the case-less chain
 
 
 def canonical(event: dict[str, Any]) -> bytes:
@@ -82,7 +83,13 @@ def record_many(
     definition_key: str | None = None,
     definition_version: int | None = None,
 ) -> list[AuditEvent]:
-    """Append events of one state change, chained after the case's newest event."""
+    """Append events of one state change, chained after the case's newest event.
+
+    A case's chain is serialised by the lock on the case row. The chain of events without a case
+    has no row to lock: on PostgreSQL a transaction-scoped advisory lock serialises it (SQLite's
+    writers are serial anyway), and a partial unique index refuses a fork should that ever fail."""
+    if instance_id is None and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GLOBAL_CHAIN_LOCK})
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash)
         .where(AuditEvent.instance_id.is_(None) if instance_id is None else AuditEvent.instance_id == instance_id)

@@ -189,8 +189,9 @@ class _Parser:
         self.version = version
         self.where = _Locator(text)
 
-    def fail(self, message: str, table: str | None = None, index: int = 0, key: str | None = None,
-             value: Any = None) -> CalendarError:
+    def fail(
+        self, message: str, table: str | None = None, index: int = 0, key: str | None = None, value: Any = None
+    ) -> CalendarError:
         line = self.where.entry(table, index, key, value) if table else None
         return CalendarError(message, path=self.path, line=line)
 
@@ -198,12 +199,18 @@ class _Parser:
         doc = self.doc
         schema = doc.get("schema")
         if schema != SCHEMA:
-            raise CalendarError(f"`schema = {SCHEMA}` must be set at the top of the file (found {schema!r})",
-                                path=self.path, line=self.where.search("schema"))
+            raise CalendarError(
+                f"`schema = {SCHEMA}` must be set at the top of the file (found {schema!r})",
+                path=self.path,
+                line=self.where.search("schema"),
+            )
         for key in doc:
             if key != "schema" and key not in TABLES:
-                raise CalendarError(f"unknown table or key {key!r}; expected one of {', '.join(TABLES)}",
-                                    path=self.path, line=self.where.search(key))
+                raise CalendarError(
+                    f"unknown table or key {key!r}; expected one of {', '.join(TABLES)}",
+                    path=self.path,
+                    line=self.where.search(key),
+                )
         entries = {table: self._entries(table) for table in TABLES}
         years = self._years(entries["year"])
         decrees = self._decrees(entries["decree"])
@@ -213,12 +220,18 @@ class _Parser:
             for index, entry in enumerate(entries[table]):
                 day = self._date(entry, table, index, "date")
                 if day in seen:
-                    raise self.fail(f"{day.isoformat()} is listed twice (already in [[{seen[day]}]])", table, index,
-                                    "date")
+                    raise self.fail(
+                        f"{day.isoformat()} is listed twice (already in [[{seen[day]}]])", table, index, "date"
+                    )
                 seen[day] = table
                 if day.year not in years:
-                    raise self.fail(f"{day.isoformat()} is in {day.year}, which has no [[year]] entry; add one "
-                                    f"saying when and from what sources {day.year} was checked", table, index, "date")
+                    raise self.fail(
+                        f"{day.isoformat()} is in {day.year}, which has no [[year]] entry; add one "
+                        f"saying when and from what sources {day.year} was checked",
+                        table,
+                        index,
+                        "date",
+                    )
                 line = self.where.entry(table, index, "date", day)
                 if table in ("day_off", "working_day"):
                     ref = self._str(entry, table, index, "decree")
@@ -227,18 +240,23 @@ class _Parser:
                     target = data.days_off if table == "day_off" else data.working_days
                     target[day] = Transfer(day, decrees[ref], self._opt_str(entry, table, index, "reason"), line)
                 elif table == "holiday":
-                    data.holidays[day] = HolidayOverride(day, self._str(entry, table, index, "name"),
-                                                         self._sources(entry, table, index), line)
+                    data.holidays[day] = HolidayOverride(
+                        day, self._str(entry, table, index, "name"), self._sources(entry, table, index), line
+                    )
                 else:
-                    data.not_holidays[day] = HolidayRemoval(day, self._str(entry, table, index, "reason"),
-                                                            self._sources(entry, table, index), line)
+                    data.not_holidays[day] = HolidayRemoval(
+                        day, self._str(entry, table, index, "reason"), self._sources(entry, table, index), line
+                    )
         return data
 
     def _entries(self, table: str) -> list[dict[str, Any]]:
         value = self.doc.get(table, [])
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            raise CalendarError(f"`{table}` must be an array of tables written as [[{table}]]", path=self.path,
-                                line=self.where.search(table))
+            raise CalendarError(
+                f"`{table}` must be an array of tables written as [[{table}]]",
+                path=self.path,
+                line=self.where.search(table),
+            )
         required, optional = _FIELDS[table]
         for index, entry in enumerate(value):
             missing = sorted(required - entry.keys())
@@ -246,8 +264,13 @@ class _Parser:
                 raise self.fail(f"[[{table}]] entry lacks {', '.join(missing)}", table, index)
             unknown = sorted(entry.keys() - required - optional)
             if unknown:
-                raise self.fail(f"[[{table}]] has unknown key(s) {', '.join(unknown)}; allowed: "
-                                f"{', '.join(sorted(required | optional))}", table, index, unknown[0])
+                raise self.fail(
+                    f"[[{table}]] has unknown key(s) {', '.join(unknown)}; allowed: "
+                    f"{', '.join(sorted(required | optional))}",
+                    table,
+                    index,
+                    unknown[0],
+                )
         return value
 
     def _years(self, entries: list[dict[str, Any]]) -> dict[int, YearCoverage]:
@@ -258,10 +281,13 @@ class _Parser:
                 raise self.fail(f"year must be an integer between 1991 and 2100, got {year!r}", "year", index, "year")
             if year in years:
                 raise self.fail(f"year {year} is listed twice", "year", index, "year")
-            years[year] = YearCoverage(year, self._date(entry, "year", index, "checked"),
-                                       self._sources(entry, "year", index),
-                                       self._opt_str(entry, "year", index, "note"),
-                                       self.where.entry("year", index, "year"))
+            years[year] = YearCoverage(
+                year,
+                self._date(entry, "year", index, "checked"),
+                self._sources(entry, "year", index),
+                self._opt_str(entry, "year", index, "note"),
+                self.where.entry("year", index, "year"),
+            )
         return years
 
     def _decrees(self, entries: list[dict[str, Any]]) -> dict[str, Decree]:
@@ -276,26 +302,35 @@ class _Parser:
             if not isinstance(number, str) or not number.strip():
                 raise self.fail("decree number must be a non-empty string", "decree", index, "number")
             when = self._date(entry, "decree", index, "date") if "date" in entry else None
-            decrees[ident] = Decree(ident, self._str(entry, "decree", index, "kind"), number, when,
-                                    self._str(entry, "decree", index, "title"), self._sources(entry, "decree", index),
-                                    self._opt_str(entry, "decree", index, "note"))
+            decrees[ident] = Decree(
+                ident,
+                self._str(entry, "decree", index, "kind"),
+                number,
+                when,
+                self._str(entry, "decree", index, "title"),
+                self._sources(entry, "decree", index),
+                self._opt_str(entry, "decree", index, "note"),
+            )
         return decrees
 
     def _date(self, entry: dict[str, Any], table: str, index: int, key: str) -> date:
         value = entry[key]
         if isinstance(value, datetime):
-            raise self.fail(f"{key} = {value.isoformat()} has a time; write a plain date like 2024-05-08", table, index,
-                            key)
+            raise self.fail(
+                f"{key} = {value.isoformat()} has a time; write a plain date like 2024-05-08", table, index, key
+            )
         if isinstance(value, date):
             return value
         if isinstance(value, str):
             try:
                 date.fromisoformat(value)
             except ValueError:
-                raise self.fail(f"{key} = {value!r} does not parse as a date (YYYY-MM-DD)", table, index, key,
-                                value) from None
-            raise self.fail(f"{key} = {value!r} is quoted; write the date without quotes: {key} = {value}", table,
-                            index, key, value)
+                raise self.fail(
+                    f"{key} = {value!r} does not parse as a date (YYYY-MM-DD)", table, index, key, value
+                ) from None
+            raise self.fail(
+                f"{key} = {value!r} is quoted; write the date without quotes: {key} = {value}", table, index, key, value
+            )
         raise self.fail(f"{key} must be a date like 2024-05-08, got {value!r}", table, index, key)
 
     def _str(self, entry: dict[str, Any], table: str, index: int, key: str) -> str:

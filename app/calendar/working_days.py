@@ -114,9 +114,12 @@ class WorkingDayCalendar:
         else:
             info = DayInfo(d, True, "working day")
         if d.year not in self.data.years:
-            info = DayInfo(info.date, info.working,
-                           f"{info.reason} [year {d.year} not covered by {self.data_path.name}: "
-                           "decreed transfers unknown]", info.decree)
+            info = DayInfo(
+                info.date,
+                info.working,
+                f"{info.reason} [year {d.year} not covered by {self.data_path.name}: decreed transfers unknown]",
+                info.decree,
+            )
         return info
 
     # -- counting ------------------------------------------------------------------------------
@@ -206,9 +209,11 @@ class WorkingDayCalendar:
                 with self._lock:
                     theirs = self._library.is_working_day(d)
                 if ours.working != theirs:
-                    out.append(f"{d.isoformat()} {_WEEKDAY_NAMES[d.weekday()]}: calendar says "
-                               f"{'working' if ours.working else 'not working'} ({ours.reason}); holidays "
-                               f"{self.library_version} says {'working' if theirs else 'not working'}")
+                    out.append(
+                        f"{d.isoformat()} {_WEEKDAY_NAMES[d.weekday()]}: calendar says "
+                        f"{'working' if ours.working else 'not working'} ({ours.reason}); holidays "
+                        f"{self.library_version} says {'working' if theirs else 'not working'}"
+                    )
                 d += timedelta(days=1)
         return out
 
@@ -224,22 +229,33 @@ class WorkingDayCalendar:
     def _check_day_off(self, day: date, transfer: Transfer) -> None:
         weekday = _WEEKDAY_NAMES[day.weekday()]
         if day.weekday() >= 5:
-            raise self.data.error(f"day_off {day.isoformat()} is a {weekday}, already a day off; a transferred "
-                                  "day off must fall on a weekday (a weekend day that is worked is a "
-                                  "[[working_day]])", transfer.line)
+            raise self.data.error(
+                f"day_off {day.isoformat()} is a {weekday}, already a day off; a transferred "
+                "day off must fall on a weekday (a weekend day that is worked is a "
+                "[[working_day]])",
+                transfer.line,
+            )
         if name := self.holiday_name(day):
-            raise self.data.error(f"day_off {day.isoformat()} ({weekday}) is already a holiday ({name}); "
-                                  "no transfer is needed", transfer.line)
+            raise self.data.error(
+                f"day_off {day.isoformat()} ({weekday}) is already a holiday ({name}); no transfer is needed",
+                transfer.line,
+            )
 
     def _check_working_day(self, day: date, transfer: Transfer) -> None:
         weekday = _WEEKDAY_NAMES[day.weekday()]
         if day.weekday() < 5:
             status = f"a holiday ({name})" if (name := self.holiday_name(day)) else "already a working day"
-            raise self.data.error(f"working_day {day.isoformat()} is a {weekday}, {status}; only a Saturday or "
-                                  "Sunday can be declared a working day", transfer.line)
+            raise self.data.error(
+                f"working_day {day.isoformat()} is a {weekday}, {status}; only a Saturday or "
+                "Sunday can be declared a working day",
+                transfer.line,
+            )
         if name := self.holiday_name(day):
-            raise self.data.error(f"working_day {day.isoformat()} ({weekday}) is a public holiday ({name}); a "
-                                  "holiday cannot be worked by a transfer", transfer.line)
+            raise self.data.error(
+                f"working_day {day.isoformat()} ({weekday}) is a public holiday ({name}); a "
+                "holiday cannot be worked by a transfer",
+                transfer.line,
+            )
 
 
 @lru_cache(maxsize=1)

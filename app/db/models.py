@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -172,7 +173,17 @@ class AuditEvent(Base):
     """Append-only history. Case events are hash-chained per case (seq 1, 2, ...)."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("instance_id", "seq"),
+        # NULLs are distinct in the constraint above: the case-less chain needs its own guard.
+        Index(
+            "ux_audit_event_global_seq",
+            "seq",
+            unique=True,
+            sqlite_where=text("instance_id IS NULL"),
+            postgresql_where=text("instance_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id"), index=True, nullable=True)

@@ -36,6 +36,8 @@ NORM_LINE = re.compile(r"^norm:\s*(?P<norms>.+)$")
 NORM_PART = re.compile(r"^14-\d{1,2}(?: ч\.\d)?$")
 FORM_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.json$")
 RESERVED_FIELD = re.compile(r"^(typename|_.*)$")
+# Column sizes of human_task and process_definition: refuse at deploy what the database cannot hold.
+MAX_NAME, MAX_NORMS, MAX_FORM_NAME, MAX_ID = 255, 128, 128, 128
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class HumanTaskSpec:
     candidate_role: str
     form_key: str | None
     norms: tuple[str, ...]
+    line: int | None = None
 
 
 @dataclass
@@ -142,6 +145,19 @@ def _norms(node: etree._Element, problems: list[Problem]) -> tuple[str, ...]:
     return parts
 
 
+def _remote_refs(value: Any, path: str = "") -> list[str]:
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("$ref", "$dynamicRef") and isinstance(item, str) and not item.startswith("#"):
+                found.append(f"{path}/{key}")
+            found.extend(_remote_refs(item, f"{path}/{key}"))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found.extend(_remote_refs(item, f"{path}/{i}"))
+    return found
+
+
 def check_form_schema(name: str, schema: Any) -> list[str]:
     """Why a form schema is unusable, or [] when it is fine."""
     if not isinstance(schema, dict):
@@ -150,11 +166,20 @@ def check_form_schema(name: str, schema: Any) -> list[str]:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         return [f"form {name}: not a valid JSON Schema: {exc.message}"]
+    except RecursionError:
+        return [f"form {name}: nests too deeply"]
     if schema.get("type") != "object":
         return [f'form {name}: the top level must be "type": "object"']
-    bad = [k for k in schema.get("properties", {}) if RESERVED_FIELD.match(k)]
+    remote = _remote_refs(schema)
+    if remote:
+        return [f"form {name}: only local references ('#/...') are allowed; found remote $ref at {remote}"]
+    properties = schema.get("properties", {})
+    bad = [k for k in properties if RESERVED_FIELD.match(k)]
     if bad:
         return [f"form {name}: field names {bad} are reserved (typename, or starting with '_')"]
+    not_objects = [k for k, v in properties.items() if not isinstance(v, dict)]
+    if not_objects:
+        return [f"form {name}: fields {not_objects} must be described by a JSON object, not true/false"]
     return []
 
 
@@ -195,6 +220,15 @@ def inspect_bpmn(content: bytes, file_name: str, forms: Mapping[str, Any]) -> Pa
         )
         raise DefinitionError(problems)
     main = mains[0]
+    if len(main.get("id")) > MAX_ID or len(main.get("name") or "") > MAX_NAME:
+        problems.append(
+            Problem(
+                f"the process id must be at most {MAX_ID} and its name {MAX_NAME} characters",
+                main.get("id")[:MAX_ID],
+                main.sourceline,
+            )
+        )
+        raise DefinitionError(problems)
 
     for process in processes:
         node_ids = {n.get("id") for n in process.iter() if n.get("id")}
@@ -284,6 +318,14 @@ def _human_task(
     role = props.get("candidate_role", "officer")
     form_key = props.get("formJsonSchemaFilename") or None
 
+    if len(element_id) > MAX_ID:
+        problems.append(Problem(f"the task's id is longer than {MAX_ID} characters", element_id[:MAX_ID], line))
+    if len(node.get("name") or "") > MAX_NAME:
+        problems.append(Problem(f"the task's name is longer than {MAX_NAME} characters", element_id, line))
+    if len("; ".join(_norms(node, []))) > MAX_NORMS:
+        problems.append(Problem(f"the norm references are longer than {MAX_NORMS} characters", element_id, line))
+    if form_key is not None and len(form_key) > MAX_FORM_NAME:
+        problems.append(Problem(f"the form file name is longer than {MAX_FORM_NAME} characters", element_id, line))
     if lane is None:
         problems.append(
             Problem("user task is not in a lane; put it in the lane of the organisation that does it", element_id, line)
@@ -325,6 +367,7 @@ def _human_task(
         candidate_role=role,
         form_key=form_key,
         norms=_norms(node, []),
+        line=line,
     )
 
 
@@ -333,12 +376,15 @@ def _check_expressions(root: etree._Element, problems: list[Problem]) -> None:
         ("//bpmn:sequenceFlow/bpmn:conditionExpression", check_expression, "condition"),
         ("//bpmn:timerEventDefinition/*", check_expression, "timer expression"),
         ("//bpmn:scriptTask/bpmn:script", check_script, "script"),
+        ("//spiffworkflow:preScript", check_script, "pre-script"),
+        ("//spiffworkflow:postScript", check_script, "post-script"),
     ]
     for xpath, check, what in checks:
         for node in root.xpath(xpath, namespaces=NS):
             owner = node.getparent()
-            if what == "timer expression":
+            while owner is not None and not owner.get("id"):
                 owner = owner.getparent()
+            owner = owner if owner is not None else node
             text = (node.text or "").strip()
             if not text:
                 problems.append(Problem(f"empty {what}", owner.get("id"), node.sourceline))

@@ -56,8 +56,7 @@ class ReadyTask:
 class LoadedDefinition:
     """A definition version parsed once: its specs and what deploy learned about its tasks."""
 
-    def __init__(self, definition_id: int, content: bytes, file_name: str, forms: Mapping[str, Any]) -> None:
-        self.definition_id = definition_id
+    def __init__(self, content: bytes, file_name: str, forms: Mapping[str, Any]) -> None:
         self.forms: dict[str, Any] = dict(forms)
         self.info: ParsedDefinition = inspect_bpmn(content, file_name, forms)
         parser = new_parser()
@@ -97,23 +96,26 @@ def _make_shareable(spec: Any) -> None:
 
 
 class DefinitionCache:
-    """Parsed definitions by id, bounded, shared by the threads of one process."""
+    """Parsed definitions, bounded, shared by the threads of one process.
+
+    Keyed by the version's content hash, not its row id: the same content parses the same way,
+    and a process that talks to another database (tests, tools) can never get a stale spec."""
 
     def __init__(self, size: int = 64) -> None:
         self._size = size
-        self._items: OrderedDict[int, LoadedDefinition] = OrderedDict()
+        self._items: OrderedDict[str, LoadedDefinition] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, definition_id: int, load: Callable[[], tuple[bytes, str, Mapping[str, Any]]]) -> LoadedDefinition:
+    def get(self, content_hash: str, load: Callable[[], tuple[bytes, str, Mapping[str, Any]]]) -> LoadedDefinition:
         with self._lock:
-            found = self._items.get(definition_id)
+            found = self._items.get(content_hash)
             if found is not None:
-                self._items.move_to_end(definition_id)
+                self._items.move_to_end(content_hash)
                 return found
         content, file_name, forms = load()
-        loaded = LoadedDefinition(definition_id, content, file_name, forms)
+        loaded = LoadedDefinition(content, file_name, forms)
         with self._lock:
-            self._items[definition_id] = loaded
+            self._items[content_hash] = loaded
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         return loaded
@@ -148,7 +150,12 @@ class Case:
     def restore(cls, definition: LoadedDefinition, state: str, clock: Clock, case_id: str, id_counter: int) -> Case:
         context = EngineContext(clock=clock, id_seed=uuid.UUID(case_id), id_counter=id_counter)
         with engine_context(context):
-            workflow = load_state(state, definition.spec, definition.subprocess_specs)
+            try:
+                workflow = load_state(state, definition.spec, definition.subprocess_specs)
+            except Exception as exc:  # a damaged or foreign state: say so rather than fail obscurely
+                raise EngineError(
+                    f"the case's stored state cannot be loaded ({exc.__class__.__name__}: {exc})"
+                ) from exc
             workflow.script_engine = _script_engine
         return cls(definition, workflow, context)
 

@@ -18,9 +18,12 @@ import builtins
 import datetime as dt
 import operator
 import re
-from collections.abc import Callable, Collection, Mapping
+import sys
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
-from types import CodeType, ModuleType
+from types import CodeType, FrameType, ModuleType
 from typing import Any
 
 from RestrictedPython import compile_restricted_exec, safe_builtins
@@ -39,7 +42,7 @@ MAX_SCRIPT_LENGTH = 20_000
 MAX_RANGE = 1000  # items a range() may have
 MAX_SEQUENCE = 10_000  # items/characters a `*` may produce
 MAX_INT_BITS = 10_000  # about 3000 decimal digits
-MAX_DATA_DEPTH = 50
+MAX_DATA_DEPTH = 32
 
 # Injected (never by analysts: their "_" names are refused) to route risky operators through checks.
 _BINOP = "_sandbox_binop_"
@@ -252,6 +255,16 @@ class _ScriptPolicy(RestrictingNodeTransformer):
         self.error(node, "class definitions are not available in script tasks")
         return node
 
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
+        spec = node.format_spec
+        if spec is not None and (
+            not isinstance(spec, ast.JoinedStr)
+            or not all(isinstance(v, ast.Constant) and not _BIG_NUMBER.search(str(v.value)) for v in spec.values)
+        ):
+            self.error(node, "f-string format specs must be fixed text, numbers below 1000, e.g. {x:.2f}")
+            return node
+        return self.node_contents_visit(node)
+
 
 @lru_cache(maxsize=256)
 def _compile_script(script: str) -> CodeType:
@@ -312,6 +325,8 @@ def _check_data(path: str, value: Any, depth: int = 0) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise SandboxError(f"variable '{path}' has the non-text key {key!r}; keys must be text")
+            if key == "typename":
+                raise SandboxError(f"variable '{path}' has the key 'typename', which the engine reserves; rename it")
             _check_data(f"{path}[{key!r}]", item, depth + 1)
     elif not isinstance(value, _SCALARS):
         raise SandboxError(
@@ -323,6 +338,35 @@ def _check_data(path: str, value: Any, depth: int = 0) -> None:
 def _visible(data: Mapping[str, Any]) -> dict[str, Any]:
     """Task data an expression or script may see: public, non-callable values."""
     return {k: v for k, v in data.items() if isinstance(k, str) and not k.startswith("_") and not callable(v)}
+
+
+# Analyst code gets this much CPU time per expression or script; the engine step fails beyond it.
+TIME_BUDGET_SECONDS = 2.0
+
+
+class _OutOfTime(BaseException):
+    """A BaseException, so that `except Exception` in a script cannot swallow it."""
+
+
+@contextmanager
+def _time_budget(seconds: float) -> Iterator[None]:
+    """Stop sandboxed code that runs too long: a trace function checks the clock on every line
+    and call of the traced code only (Python code in C loops is bounded by the size caps)."""
+    deadline = time.monotonic() + seconds
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise _OutOfTime
+        return tracer
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        yield
+    except _OutOfTime:
+        raise SandboxError(f"took longer than {seconds:g} s; simplify the expression or script") from None
+    finally:
+        sys.settrace(previous)
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
@@ -348,7 +392,8 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         code = _compile_expression(expression, self._helper_names)
         namespace = _visible(external_context or {}) | _visible(context) | self.helpers
         namespace |= {"__builtins__": _EXPRESSION_BUILTINS, _BINOP: _safe_binop}
-        return eval(code, namespace)  # noqa: S307 - checked against the AST whitelist above
+        with _time_budget(TIME_BUDGET_SECONDS):
+            return eval(code, namespace)  # noqa: S307 - checked against the AST whitelist above
 
     def execute(self, script: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None) -> bool:
         """Run a script task; only data (no helpers, builtins or functions) goes back into ``context``."""
@@ -356,7 +401,8 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         own = _visible(context)
         external = dict(external_context or {})
         namespace = own | _visible(external) | self.helpers | _SCRIPT_GUARDS
-        exec(code, namespace)  # noqa: S102 - compiled by RestrictedPython with guards
+        with _time_budget(TIME_BUDGET_SECONDS):
+            exec(code, namespace)  # noqa: S102 - compiled by RestrictedPython with guards
         updates: dict[str, Any] = {}
         for name, value in namespace.items():
             if name.startswith("_") or name in self.helpers or name in external:

@@ -18,7 +18,7 @@ from app.services.errors import Unauthorized
 from app.services.principal import MembershipView, Principal
 
 _hasher = PasswordHasher()
-# Verifying against this keeps the time of "no such user" close to "wrong password".
+# Verifying against this keeps the time of "no such user" equal to "wrong password".
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
@@ -43,25 +43,27 @@ def principal_of(user: User) -> Principal:
 
 
 def issue_token(session: Session, username: str, password: str, clock: Clock, ttl_minutes: int) -> str:
-    """Check the password and hand out a new bearer token; one transaction."""
-    begin_write(session)
-    user = session.scalar(select(User).where(User.username == username))
+    """Check the password, then hand out a new bearer token.
+
+    The slow password check runs in a read transaction: holding the write lock during it would let
+    a flood of wrong logins stall every writer."""
+    found = session.execute(
+        select(User.id, User.password_hash, User.is_active).where(User.username == username)
+    ).first()
+    session.rollback()  # end the read before the deliberately slow hash check
     try:
-        if user is None:
-            _hasher.verify(_DUMMY_HASH, password + "x")
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(found.password_hash if found else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError) as exc:
-        session.rollback()
         raise Unauthorized("wrong username or password") from exc
-    if user is None or not user.is_active:
-        session.rollback()
+    if found is None or not found.is_active:
         raise Unauthorized("wrong username or password")
     token = secrets.token_urlsafe(32)
     now = clock.now()
+    begin_write(session)
     session.add(
         ApiToken(
             token_hash=_token_hash(token),
-            user_id=user.id,
+            user_id=found.id,
             created_at=now,
             expires_at=now + timedelta(minutes=ttl_minutes),
         )

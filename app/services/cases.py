@@ -7,6 +7,7 @@ are written together in the caller's transaction, then committed once.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import events as audit
 from app.clock import Clock
-from app.db.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
+from app.db.models import AuditEvent, HumanTask, Organisation, ProcessDefinition, ProcessInstance
 from app.db.session import begin_write
 from app.engine import Case, EngineError, NotWaitingForMessage
 from app.services import definitions as definition_service
@@ -67,9 +68,12 @@ def lock(session: Session, instance_id: str) -> ProcessInstance:
 
 
 def restore(instance: ProcessInstance, clock: Clock) -> Case:
-    return Case.restore(
-        definition_service.loaded(instance.definition), instance.state, clock, instance.id, instance.id_counter
-    )
+    try:
+        return Case.restore(
+            definition_service.loaded(instance.definition), instance.state, clock, instance.id, instance.id_counter
+        )
+    except EngineError as exc:
+        raise Conflict(f"case {instance.id} cannot be continued: {exc}; an administrator must look at it") from exc
 
 
 # -- writing ---------------------------------------------------------------------------------------
@@ -96,7 +100,13 @@ def save(
         instance.status, instance.completed_at = "running", None
         lifecycle.append(Event("instance_reopened", {}))
 
-    derived, created = _sync_tasks(session, instance, case, actor=actor, now=now, completed_task_id=completed_task_id)
+    try:
+        derived, created = _sync_tasks(
+            session, instance, case, actor=actor, now=now, completed_task_id=completed_task_id
+        )
+    except EngineError as exc:
+        session.rollback()
+        raise Invalid([{"element_id": exc.element_id, "message": str(exc)}]) from exc
     derived = (
         [e for e in lifecycle if e.type == "instance_reopened"]
         + derived
@@ -140,6 +150,7 @@ def _sync_tasks(
         else:
             row.state = "cancelled"
             events.append(Event("task_cancelled", {"task": row.task_spec, "name": row.name}, row_id))
+    _require_organisations(session, {t.organisation: t.bpmn_id for t in ready.values() if t.id not in rows})
     created = []
     for task_id, task in ready.items():
         if task_id in rows:
@@ -167,6 +178,20 @@ def _sync_tasks(
             )
         )
     return events, created
+
+
+def _require_organisations(session: Session, wanted: dict[str, str]) -> None:
+    """Every new task must belong to an organisation that exists, or nobody could ever see it."""
+    if not wanted:
+        return
+    known = set(session.scalars(select(Organisation.code).where(Organisation.code.in_(list(wanted)))))
+    for code, element_id in wanted.items():
+        if code not in known:
+            raise EngineError(
+                f"the diagram gives task {element_id!r} to organisation {code!r}, which does not "
+                "exist; create the organisation or correct the diagram",
+                element_id,
+            )
 
 
 def start(
@@ -256,6 +281,41 @@ def send_message(
 
 
 # -- reading ---------------------------------------------------------------------------------------
+@dataclass
+class CaseView:
+    """A case as one principal may see it.
+
+    The MFA, auditors and admins see everything. A body, the Ombudsman or the PA sees the data the
+    case started with (the communication as registered), their own organisations' tasks and the
+    history of those tasks: not what other organisations submitted, nor their task ids."""
+
+    instance: ProcessInstance
+    data: dict[str, Any]
+    tasks: list[HumanTask]
+
+
+def views(session: Session, principal: Principal, instances: list[ProcessInstance]) -> list[CaseView]:
+    tasks = open_tasks(session, [i.id for i in instances])
+    if sees_all_cases(principal):
+        return [CaseView(i, i.data, tasks[i.id]) for i in instances]
+    orgs = {m.organisation for m in principal.memberships}
+    started = _start_data(session, [i.id for i in instances])
+    return [CaseView(i, started.get(i.id, {}), [t for t in tasks[i.id] if t.organisation in orgs]) for i in instances]
+
+
+def view(session: Session, principal: Principal, instance: ProcessInstance) -> CaseView:
+    return views(session, principal, [instance])[0]
+
+
+def _start_data(session: Session, instance_ids: list[str]) -> dict[str, dict[str, Any]]:
+    rows = session.execute(
+        select(AuditEvent.instance_id, AuditEvent.payload).where(
+            AuditEvent.instance_id.in_(instance_ids), AuditEvent.type == "instance_started"
+        )
+    )
+    return {instance_id: payload.get("data", {}) for instance_id, payload in rows}
+
+
 def list_instances(
     session: Session,
     principal: Principal,
@@ -294,7 +354,20 @@ def open_tasks(session: Session, instance_ids: list[str]) -> dict[str, list[Huma
 
 
 def history(session: Session, principal: Principal, instance_id: str) -> list[AuditEvent]:
+    """The case's events; outside the MFA, auditors and admins, only case-wide events and those
+    of the caller's own organisations' tasks."""
     get_visible(session, principal, instance_id)
-    return list(
+    events = list(
         session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq))
     )
+    if sees_all_cases(principal):
+        return events
+    orgs = {m.organisation for m in principal.memberships}
+    task_org = dict(
+        session.execute(select(HumanTask.id, HumanTask.organisation).where(HumanTask.instance_id == instance_id)).all()
+    )
+    return [
+        e
+        for e in events
+        if (e.task_id is None and e.type != "communication_registered") or task_org.get(e.task_id) in orgs
+    ]

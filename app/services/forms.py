@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from referencing import Registry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,8 @@ def _org_kind_fields(schema: dict[str, Any]) -> dict[str, tuple[str, bool]]:
     """field -> (organisation kind, is a list) for the fields that name organisations."""
     found = {}
     for name, prop in schema.get("properties", {}).items():
+        if not isinstance(prop, dict):
+            continue
         if ORG_KIND in prop:
             found[name] = (prop[ORG_KIND], False)
         elif isinstance(prop.get("items"), dict) and ORG_KIND in prop["items"]:
@@ -57,7 +60,7 @@ def _codes_of_kind(session: Session, kind: str) -> list[str]:
 def _not_after_errors(schema: dict[str, Any], data: dict[str, Any], case_data: dict[str, Any]) -> list[dict[str, str]]:
     errors = []
     for field, prop in schema.get("properties", {}).items():
-        limit_field = prop.get(NOT_AFTER)
+        limit_field = prop.get(NOT_AFTER) if isinstance(prop, dict) else None
         if not limit_field or not isinstance(data.get(field), str):
             continue
         limit = case_data.get(limit_field)
@@ -84,7 +87,8 @@ def validate(
         if data:
             raise Invalid([{"field": "(form)", "message": "this task has no form; submit empty data {}"}])
         return
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    # An empty registry: a form can never make the server fetch a URL or read a file through $ref.
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER, registry=Registry())
     errors = [
         {"field": "/".join(str(p) for p in err.absolute_path) or "(form)", "message": err.message}
         for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))

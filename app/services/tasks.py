@@ -29,6 +29,10 @@ class TaskDetail:
     instance: ProcessInstance
     form_schema: dict[str, Any] | None
     can_act: bool
+    data: dict[str, Any]
+
+
+TIMER_ACTOR = "system:timer"
 
 
 def _visible(session: Session, principal: Principal, task_id: str) -> HumanTask:
@@ -75,16 +79,23 @@ def inbox(
     return [(r[0], r[1]) for r in rows], total
 
 
-def detail(session: Session, principal: Principal, task_id: str) -> TaskDetail:
+def detail(session: Session, principal: Principal, task_id: str, clock: Clock) -> TaskDetail:
+    """The task, its form and the data it was given (read from the case's state: only this task's view
+    of the case, so a body never sees another body's submission through it)."""
     row = _visible(session, principal, task_id)
     instance = session.get(ProcessInstance, row.instance_id)
     assert instance is not None
+    try:
+        data = cases.restore(instance, clock).task_data(task_id)
+    except TaskNotReady:
+        data = {}
     schema = definition_service.form_schema(instance.definition, row.form_key)
     return TaskDetail(
         row,
         instance,
         forms.for_display(session, schema),
         row.state == "ready" and principal.can_act(row.organisation, row.candidate_role),
+        data,
     )
 
 
@@ -146,7 +157,9 @@ def complete(
     try:
         case.complete(task_id, data)
     except TaskNotReady as exc:
-        raise Conflict(str(exc)) from exc
+        # A timer fired while the officer was typing: keep what the engine did, then refuse the act.
+        cases.save(session, instance, case, actor=TIMER_ACTOR, now=clock.now(), events=[])
+        raise Conflict(f"{exc}: a deadline or another event ended it first") from exc
     except EngineError as exc:
         raise Invalid([{"element_id": exc.element_id, "message": str(exc)}]) from exc
     event = cases.Event(

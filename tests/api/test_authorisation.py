@@ -110,3 +110,30 @@ def test_only_mfa_officers_register_communications(api) -> None:  # type: ignore
         r = api.post(user, "/api/communications", json=REGISTRATION)
         assert r.status_code == 403, user
     assert api.get("auditor", "/api/instances").json() == []
+
+
+def test_a_body_does_not_see_what_other_organisations_submit(api) -> None:  # type: ignore[no-untyped-def]
+    case_id = _forwarded(api)
+    secret = {"information": "CONFIDENTIAL MINJUST information", "contact_person": "M. Secret, +7 700 000"}
+    assert complete(api, open_task(api, case_id, "prepare_information", "MINJUST"), secret).status_code == 200
+    complete(api, open_task(api, case_id, "sign_information", "MINJUST"))
+
+    case = api.get("mvd.officer", f"/api/instances/{case_id}").json()
+    assert {t["organisation"] for t in case["tasks"]} == {"MVD"}
+    assert case["data"]["reference"] == "AL KAZ 1/2024" and "bodies" not in case["data"]
+    listed = api.get("mvd.officer", "/api/instances").json()
+    assert {t["organisation"] for t in listed[0]["tasks"]} == {"MVD"}
+    history = api.get("mvd.officer", f"/api/instances/{case_id}/history").json()
+    leaked = [e for e in history if "CONFIDENTIAL" in str(e) or "M. Secret" in str(e)]
+    assert leaked == []
+    assert all(e["payload"].get("organisation", "MVD") == "MVD" for e in history)
+    mvd_task = open_task(api, case_id, "prepare_information", "MVD")
+    detail = api.get("mvd.officer", f"/api/tasks/{mvd_task['id']}").json()
+    assert detail["data"]["body"] == "MVD" and "CONFIDENTIAL" not in str(detail)
+    r = complete(api, mvd_task)
+    assert "CONFIDENTIAL" not in r.text
+    assert {t["organisation"] for t in r.json()["next_tasks"]} == {"MVD"}
+
+    # The MFA, which prepares the reply from all bodies' information, and auditors see it all.
+    assert "CONFIDENTIAL" in str(api.get("mfa.officer", f"/api/instances/{case_id}/history").json())
+    assert "CONFIDENTIAL" in str(api.get("auditor", f"/api/instances/{case_id}/history").json())

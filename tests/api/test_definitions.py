@@ -114,3 +114,45 @@ def test_upload_size_limit(api) -> None:  # type: ignore[no-untyped-def]
     r = _upload(api, huge)
     assert r.status_code in (413, 422)
     assert "larger than" in str(r.json()["detail"])
+
+
+def test_concurrent_deploys_keep_one_unbroken_chain(app_factory, prepared_db) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from sqlalchemy import select
+
+    from app.audit.events import GENESIS, chain_hash, event_body
+    from app.db.models import AuditEvent
+    from app.db.session import make_engine, make_sessionmaker
+    from tests.bpmn_builder import diagram, user_task
+
+    apis = [app_factory() for _ in range(4)]
+    barrier, results = threading.Barrier(4), [0] * 4
+
+    def deploy(i: int) -> None:
+        content = diagram(f"parallel{i}", [("a", user_task("a"))])
+        headers = apis[i].headers("analyst")
+        barrier.wait()
+        r = apis[i].client.post(
+            "/api/definitions", headers=headers, files=[("file", (f"p{i}.bpmn", content, "application/xml"))]
+        )
+        results[i] = r.status_code
+
+    threads = [threading.Thread(target=deploy, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert results == [201] * 4
+
+    engine = make_engine(prepared_db)
+    with make_sessionmaker(engine)() as session:
+        events = list(
+            session.scalars(select(AuditEvent).where(AuditEvent.instance_id.is_(None)).order_by(AuditEvent.seq))
+        )
+    engine.dispose()
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    prev = GENESIS
+    for e in events:
+        assert e.prev_hash == prev and e.hash == chain_hash(prev, event_body(e))
+        prev = e.hash

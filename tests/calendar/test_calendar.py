@@ -175,8 +175,16 @@ def test_explain_lists_every_day_with_reasons(cal: WorkingDayCalendar) -> None:
     days = cal.explain(date(2024, 3, 19), 5)
     assert [d.date for d in days] == [date(2024, 3, day) for day in range(20, 30)]
     assert [(d.date.day, d.working, d.ordinal) for d in days] == [
-        (20, True, 1), (21, False, None), (22, False, None), (23, False, None), (24, False, None),
-        (25, False, None), (26, True, 2), (27, True, 3), (28, True, 4), (29, True, 5),
+        (20, True, 1),
+        (21, False, None),
+        (22, False, None),
+        (23, False, None),
+        (24, False, None),
+        (25, False, None),
+        (26, True, 2),
+        (27, True, 3),
+        (28, True, 4),
+        (29, True, 5),
     ]
     reasons = {d.date.day: d.reason for d in days}
     assert reasons[21] == "Nowruz Holiday"
@@ -210,6 +218,7 @@ def test_count_event_day_setting() -> None:
 
 # ------------------------------------------------------------------ time zone
 
+
 def test_due_at_across_the_march_2024_offset_change(cal: WorkingDayCalendar) -> None:
     # Kazakhstan moved from UTC+6 to UTC+5 at 00:00 on 1 March 2024 (clocks set back to 23:00)
     assert cal.due_at(date(2024, 2, 28)) == datetime(2024, 2, 28, 18, 0, tzinfo=UTC)
@@ -234,6 +243,7 @@ def test_iso_helper_for_timer_expressions() -> None:
 
 # ------------------------------------------------------------------ years and coverage
 
+
 def test_year_summary_2026(cal: WorkingDayCalendar) -> None:
     summary = cal.year(2026)
     assert summary["year"] == 2026 and summary["covered"]
@@ -255,8 +265,14 @@ def test_uncovered_years_are_computed_and_flagged(cal: WorkingDayCalendar) -> No
     info = cal.day_info(date(2027, 3, 15))  # new Constitution Day from 2027 (C26), a Monday
     assert not info.working and "Constitution Day" in info.reason and "not covered" in info.reason
     days = cal.explain(date(2026, 12, 30), 2)
-    assert [d.date for d in days] == [date(2026, 12, 31), date(2027, 1, 1), date(2027, 1, 2), date(2027, 1, 3),
-                                      date(2027, 1, 4), date(2027, 1, 5)]
+    assert [d.date for d in days] == [
+        date(2026, 12, 31),
+        date(2027, 1, 1),
+        date(2027, 1, 2),
+        date(2027, 1, 3),
+        date(2027, 1, 4),
+        date(2027, 1, 5),
+    ]
     assert "not covered" not in days[0].reason
     assert all("year 2027 not covered" in d.reason for d in days[1:])
     assert cal.day_info(date(2021, 12, 17)).working is False  # 2021: still the two-day Independence Day
@@ -331,14 +347,29 @@ def test_custom_file_is_used(tmp_path: Path) -> None:
         ('\n[[day_off]]\ndate = 2024-05-09\ndecree = "o109"\n', "2024-05-09", "already a holiday (Victory Day)"),
         ('\n[[day_off]]\ndate = 2024-05-08\ndecree = "o110"\n', 'decree = "o110"', "not defined"),
         ('\n[[day_off]]\ndate = 2025-01-03\ndecree = "o109"\n', "2025-01-03", "no [[year]] entry"),
-        ('\n[[day_off]]\ndate = 2024-05-08\ndecree = "o109"\n\n[[holiday]]\ndate = 2024-05-08  # again\n'
-         'name = "x"\nsources = ["x"]\n', "# again", "listed twice"),
+        (
+            '\n[[day_off]]\ndate = 2024-05-08\ndecree = "o109"\n\n[[holiday]]\ndate = 2024-05-08  # again\n'
+            'name = "x"\nsources = ["x"]\n',
+            "# again",
+            "listed twice",
+        ),
         ('\n[[day_off]]\ndate = 2024-05-08\ndecre = "o109"\n', "[[day_off]]", "lacks decree"),
         ('\n[[day_off]]\ndate = 2024-05-08\ndecree = "o109"\nreson = "typo"\n', "reson", "unknown key"),
     ],
-    ids=["impossible-date", "quoted-date", "unparsable-date", "working-weekday", "working-holiday",
-         "day-off-weekend", "day-off-holiday", "unknown-decree", "uncovered-year", "duplicate", "missing-key",
-         "unknown-key"],
+    ids=[
+        "impossible-date",
+        "quoted-date",
+        "unparsable-date",
+        "working-weekday",
+        "working-holiday",
+        "day-off-weekend",
+        "day-off-holiday",
+        "unknown-decree",
+        "uncovered-year",
+        "duplicate",
+        "missing-key",
+        "unknown-key",
+    ],
 )
 def test_validation_errors_name_file_and_line(tmp_path: Path, body: str, needle: str, message: str) -> None:
     path = _write(tmp_path, body)

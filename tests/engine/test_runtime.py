@@ -20,7 +20,7 @@ CLOCK = FixedClock(datetime(2024, 3, 19, 4, 0, tzinfo=UTC))
 
 
 def _fresh() -> LoadedDefinition:
-    return LoadedDefinition(1, XML, "communication.bpmn", FORMS_DIR)
+    return LoadedDefinition(XML, "communication.bpmn", FORMS_DIR)
 
 
 def _drive(case_id: str, restore_from_fresh_spec: bool, message_at: int | None) -> Case:

@@ -11,6 +11,7 @@ from app.calendar.working_days import (
     DayInfo,
     WorkingDayCalendar,
     add_working_days_iso,
+    as_date,
     default_calendar,
 )
 
@@ -22,6 +23,7 @@ __all__ = [
     "Decree",
     "WorkingDayCalendar",
     "add_working_days_iso",
+    "as_date",
     "default_calendar",
     "load_data",
 ]

@@ -264,7 +264,7 @@ def default_calendar() -> WorkingDayCalendar:
     return WorkingDayCalendar()
 
 
-def _as_date(value: date | str) -> date:
+def as_date(value: date | str) -> date:
     if isinstance(value, datetime):
         return value.astimezone(ALMATY).date() if value.tzinfo else value.date()
     if isinstance(value, date):
@@ -289,7 +289,7 @@ def add_working_days_iso(start: date | str, n: int, calendar: WorkingDayCalendar
     Almaty local date, which is the day of the event).
     """
     cal = calendar or default_calendar()
-    return cal.deadline(_as_date(start), n).isoformat()
+    return cal.deadline(as_date(start), n).isoformat()
 
 
 __all__ = [

@@ -21,6 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from app.calendar import add_working_days_iso, as_date, default_calendar
 from app.clock import Clock
 from app.engine.clock_bridge import EngineContext, engine_context
 from app.engine.definitions import HumanTaskSpec, ParsedDefinition, inspect_bpmn, new_parser, parse_xml
@@ -28,7 +29,15 @@ from app.engine.errors import EngineError, NotWaitingForMessage, TaskNotReady
 from app.engine.sandbox import RestrictedEnvironment, SandboxError
 from app.engine.serializer import dump_state, load_state
 
-_HELPERS: dict[str, Callable[..., Any]] = {}
+
+def end_of_day(day: Any) -> str:
+    """ISO instant of 24:00 Asia/Almaty of a date: for deadlines given as a date (D2, D5)."""
+    calendar = default_calendar()
+    return calendar.due_at(as_date(day)).isoformat()
+
+
+# What diagram expressions may call besides the built-in whitelist.
+_HELPERS: dict[str, Callable[..., Any]] = {"add_working_days": add_working_days_iso, "end_of_day": end_of_day}
 
 
 def register_helper(name: str, function: Callable[..., Any]) -> None:

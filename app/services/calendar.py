@@ -1,0 +1,56 @@
+"""The working-day calendar as users ask about it: a deadline explained day by day, a year's exceptions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from app.calendar import DayInfo, default_calendar
+from app.services.errors import Invalid
+
+FIRST_YEAR, LAST_YEAR = 1991, 2100  # the holidays library's Kazakhstan starts with independence
+
+
+def _day(info: DayInfo) -> dict[str, Any]:
+    out: dict[str, Any] = {"date": info.date.isoformat(), "working": info.working, "reason": info.reason}
+    if info.decree:
+        out["decree"] = info.decree
+    if info.ordinal is not None:
+        out["working_day_number"] = info.ordinal
+    return out
+
+
+def _check_year(year: int, field: str) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise Invalid([{"field": field, "message": f"the calendar covers {FIRST_YEAR}–{LAST_YEAR}"}])
+
+
+def deadline(start: date, working_days: int) -> dict[str, Any]:
+    """The end of the N-th working day after `start`, with every day in between and why it counts or not."""
+    _check_year(start.year, "from")
+    calendar = default_calendar()
+    due = calendar.add_working_days(start, working_days)
+    return {
+        "from": start.isoformat(),
+        "working_days": working_days,
+        "due_date": due.isoformat(),
+        "due_at": calendar.due_at(due),
+        "time_zone": "Asia/Almaty",
+        "count_event_day": calendar.count_event_day,
+        "calendar_version": calendar.version,
+        "days": [_day(d) for d in calendar.explain(start, working_days)],
+    }
+
+
+def year(value: int) -> dict[str, Any]:
+    _check_year(value, "year")
+    calendar = default_calendar()
+    found = calendar.year(value)
+    return {
+        "year": value,
+        "covered": found["covered"],
+        "working_days": found["working_days"],
+        "calendar_version": calendar.version,
+        "non_working_weekdays": [_day(d) for d in found["non_working_weekdays"]],
+        "working_weekend_days": [_day(d) for d in found["working_weekend_days"]],
+    }

@@ -28,6 +28,7 @@ class Settings:
     database_url: str = field(default_factory=lambda: os.environ.get("DATABASE_URL") or _default_database_url())
     environment: str = field(default_factory=lambda: os.environ.get("APP_ENV", "development"))
     token_ttl_minutes: int = field(default_factory=lambda: _int("TOKEN_TTL_MINUTES", 8 * 60))
+    auth_cache_seconds: int = field(default_factory=lambda: _int("AUTH_CACHE_SECONDS", 30))
     max_body_bytes: int = field(default_factory=lambda: _int("MAX_BODY_BYTES", 1024 * 1024))
     max_upload_bytes: int = field(default_factory=lambda: _int("MAX_UPLOAD_BYTES", 2 * 1024 * 1024))
     bpmn_dir: Path = field(default_factory=lambda: Path(os.environ.get("BPMN_DIR", PROJECT_ROOT / "bpmn")))

@@ -16,6 +16,7 @@ from app.api.guard import RequestGuard
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker
+from app.services.auth import PrincipalCache
 from app.services.errors import ServiceError, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, eng
     app.state.clock = clock or SystemClock()
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.principals = PrincipalCache(ttl_seconds=settings.auth_cache_seconds)
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,8 @@ from app.services.principal import Principal
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request. Creating and closing one does no I/O worth a thread-pool hop."""
     session: Session = request.app.state.sessionmaker()
     try:
         yield session
@@ -27,20 +29,29 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def current_principal(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
-    """Resolve the bearer token in a session of its own, so the use case's transaction starts clean."""
+async def current_principal(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+    """Who is asking: from the in-process cache, else from the database in a session of its own
+    (so the use case's transaction starts clean)."""
     if not token:
         raise Unauthorized("log in first: POST /api/auth/token, then send 'Authorization: Bearer <token>'")
-    with request.app.state.sessionmaker() as session:
-        return authenticate(session, token, request.app.state.clock)
+    state = request.app.state
+    cached = state.principals.get(token, state.clock)
+    if cached is not None:
+        return cached
+    return await run_in_threadpool(_authenticate, state, token)
+
+
+def _authenticate(state: Any, token: str) -> Principal:
+    with state.sessionmaker() as session:
+        return authenticate(session, token, state.clock, state.principals)
 
 
 @dataclass(frozen=True)
@@ -53,7 +64,7 @@ class Page:
         return (self.page - 1) * self.page_size
 
 
-def paging(
+async def paging(
     page: Annotated[int, Query(ge=1, le=1_000_000, description="1-based page number")] = 1,
     page_size: Annotated[int, Query(ge=1, le=200, description="items per page (at most 200)")] = 50,
 ) -> Page:

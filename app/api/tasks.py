@@ -64,10 +64,10 @@ def unclaim(task_id: str, session: SessionDep, clock: ClockDep, principal: Princ
 def complete(
     task_id: str, body: CompleteIn, session: SessionDep, clock: ClockDep, principal: PrincipalDep
 ) -> CompleteOut:
-    instance, created = tasks.complete(session, principal, task_id, body.data, clock)
-    view = cases.view(session, principal, instance)
+    instance, saved = tasks.complete(session, principal, task_id, body.data, clock)
+    view = cases.view(session, principal, instance, saved.open)
     shown = {t.id for t in view.tasks}
     return CompleteOut(
         instance=case_out(view),
-        next_tasks=[task_out(t, instance.business_key) for t in created if t.id in shown],
+        next_tasks=[task_out(t, instance.business_key) for t in saved.created if t.id in shown],
     )

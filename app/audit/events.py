@@ -90,12 +90,13 @@ def record_many(
     writers are serial anyway), and a partial unique index refuses a fork should that ever fail."""
     if instance_id is None and session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GLOBAL_CHAIN_LOCK})
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.instance_id.is_(None) if instance_id is None else AuditEvent.instance_id == instance_id)
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    ).first()
+    with session.no_autoflush:  # the case's own changes are flushed once, at commit
+        last = session.execute(
+            select(AuditEvent.seq, AuditEvent.hash)
+            .where(AuditEvent.instance_id.is_(None) if instance_id is None else AuditEvent.instance_id == instance_id)
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        ).first()
     seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
     written = []
     for new in events:
@@ -117,7 +118,6 @@ def record_many(
         prev_hash = event.hash
         session.add(event)
         written.append(event)
-    session.flush()
     return written
 
 

@@ -3,6 +3,7 @@ concurrent use cases on one case serialise instead of failing with 'database is 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 WRITE_OPTION = "app_write"
@@ -23,10 +25,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    # No pre-ping (a round trip per checkout); a connection broken by a database restart fails one
+    # request with 503 and is then discarded by the pool; recycling bounds idle connections' age.
+    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    # Writers of this process queue on a lock instead of SQLite's busy handler, which polls with
+    # growing sleeps (up to 100 ms) and so makes waiters oversleep; BEGIN IMMEDIATE still guards
+    # against other processes on the same file.
+    writer_lock = threading.Lock()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
@@ -40,9 +49,28 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         if connection.get_execution_options().get(WRITE_OPTION):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if not writer_lock.acquire(timeout=30):
+                raise OperationalError("BEGIN IMMEDIATE", {}, TimeoutError("database is locked by other writers"))
+            connection.info["writer_lock"] = True
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(connection)
+                raise
         else:
             connection.exec_driver_sql("BEGIN")
+
+    def _release(connection: Any) -> None:
+        if connection.info.pop("writer_lock", False):
+            writer_lock.release()
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(connection: Any) -> None:
+        _release(connection)
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(connection: Any) -> None:
+        _release(connection)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+import threading
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -72,7 +73,38 @@ def issue_token(session: Session, username: str, password: str, clock: Clock, tt
     return token
 
 
-def authenticate(session: Session, token: str, clock: Clock) -> Principal:
+class PrincipalCache:
+    """Recently resolved tokens, so most requests need no database round trip to know who is asking.
+
+    An entry lives `ttl_seconds` (membership changes reach running servers within that time) and
+    never beyond the token's own expiry."""
+
+    def __init__(self, ttl_seconds: float = 30.0, size: int = 10_000) -> None:
+        self.ttl = timedelta(seconds=ttl_seconds)
+        self.size = size
+        self._items: dict[str, tuple[Principal, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str, clock: Clock) -> Principal | None:
+        key = _token_hash(token)
+        with self._lock:
+            found = self._items.get(key)
+        if found is None or found[1] <= clock.now():
+            return None
+        return found[0]
+
+    def put(self, token: str, principal: Principal, token_expires_at: datetime, clock: Clock) -> None:
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            self._items[_token_hash(token)] = (principal, min(token_expires_at, clock.now() + self.ttl))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def authenticate(session: Session, token: str, clock: Clock, cache: PrincipalCache | None = None) -> Principal:
     row = session.execute(
         select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == _token_hash(token))
     ).first()
@@ -81,4 +113,7 @@ def authenticate(session: Session, token: str, clock: Clock) -> Principal:
     api_token, user = row
     if api_token.revoked_at is not None or api_token.expires_at <= clock.now() or not user.is_active:
         raise Unauthorized("the token has expired or was revoked; log in again at POST /api/auth/token")
-    return principal_of(user)
+    principal = principal_of(user)
+    if cache is not None:
+        cache.put(token, principal, api_token.expires_at, clock)
+    return principal

@@ -77,6 +77,12 @@ def restore(instance: ProcessInstance, clock: Clock) -> Case:
 
 
 # -- writing ---------------------------------------------------------------------------------------
+@dataclass
+class Saved:
+    created: list[HumanTask]  # tasks this change made ready
+    open: list[HumanTask]  # all the case's ready tasks after it
+
+
 def save(
     session: Session,
     instance: ProcessInstance,
@@ -86,7 +92,7 @@ def save(
     now: datetime,
     events: list[Event],
     completed_task_id: str | None = None,
-) -> list[HumanTask]:
+) -> Saved:
     """Write the case after an engine step and commit. Returns the task rows that became ready."""
     instance.state = case.state()
     instance.data = case.data()
@@ -101,9 +107,10 @@ def save(
         lifecycle.append(Event("instance_reopened", {}))
 
     try:
-        derived, created = _sync_tasks(
-            session, instance, case, actor=actor, now=now, completed_task_id=completed_task_id
-        )
+        with session.no_autoflush:  # everything is written in one flush, at commit
+            derived, created, open_rows = _sync_tasks(
+                session, instance, case, actor=actor, now=now, completed_task_id=completed_task_id
+            )
     except EngineError as exc:
         session.rollback()
         raise Invalid([{"element_id": exc.element_id, "message": str(exc)}]) from exc
@@ -127,12 +134,12 @@ def save(
     except StaleDataError as exc:
         session.rollback()
         raise Conflict("the case was changed by someone else at the same time; reload and try again") from exc
-    return created
+    return Saved(created, sorted(open_rows, key=lambda r: (r.created_at, r.id)))
 
 
 def _sync_tasks(
     session: Session, instance: ProcessInstance, case: Case, *, actor: str, now: datetime, completed_task_id: str | None
-) -> tuple[list[Event], list[HumanTask]]:
+) -> tuple[list[Event], list[HumanTask], list[HumanTask]]:
     ready = {t.id: t for t in case.ready_tasks()}
     rows = {
         r.id: r
@@ -151,11 +158,13 @@ def _sync_tasks(
             row.state = "cancelled"
             events.append(Event("task_cancelled", {"task": row.task_spec, "name": row.name}, row_id))
     _require_organisations(session, {t.organisation: t.bpmn_id for t in ready.values() if t.id not in rows})
+    new_ids = [task_id for task_id in ready if task_id not in rows]
+    # A task id seen before (a task that became ready again) keeps its row; usually there is none.
+    earlier = {r.id: r for r in session.scalars(select(HumanTask).where(HumanTask.id.in_(new_ids)))} if new_ids else {}
     created = []
-    for task_id, task in ready.items():
-        if task_id in rows:
-            continue
-        row = session.get(HumanTask, task_id)
+    for task_id in new_ids:
+        task = ready[task_id]
+        row = earlier.get(task_id)
         if row is None:
             row = HumanTask(id=task_id, instance_id=instance.id)
             session.add(row)
@@ -177,7 +186,8 @@ def _sync_tasks(
                 task_id,
             )
         )
-    return events, created
+    open_rows = [r for r in rows.values() if r.state == "ready"] + created
+    return events, created, open_rows
 
 
 def _require_organisations(session: Session, wanted: dict[str, str]) -> None:
@@ -294,8 +304,13 @@ class CaseView:
     tasks: list[HumanTask]
 
 
-def views(session: Session, principal: Principal, instances: list[ProcessInstance]) -> list[CaseView]:
-    tasks = open_tasks(session, [i.id for i in instances])
+def views(
+    session: Session,
+    principal: Principal,
+    instances: list[ProcessInstance],
+    known_open: dict[str, list[HumanTask]] | None = None,
+) -> list[CaseView]:
+    tasks = known_open or open_tasks(session, [i.id for i in instances])
     if sees_all_cases(principal):
         return [CaseView(i, i.data, tasks[i.id]) for i in instances]
     orgs = {m.organisation for m in principal.memberships}
@@ -303,8 +318,10 @@ def views(session: Session, principal: Principal, instances: list[ProcessInstanc
     return [CaseView(i, started.get(i.id, {}), [t for t in tasks[i.id] if t.organisation in orgs]) for i in instances]
 
 
-def view(session: Session, principal: Principal, instance: ProcessInstance) -> CaseView:
-    return views(session, principal, [instance])[0]
+def view(
+    session: Session, principal: Principal, instance: ProcessInstance, open_rows: list[HumanTask] | None = None
+) -> CaseView:
+    return views(session, principal, [instance], {instance.id: open_rows} if open_rows is not None else None)[0]
 
 
 def _start_data(session: Session, instance_ids: list[str]) -> dict[str, dict[str, Any]]:

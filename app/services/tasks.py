@@ -63,19 +63,22 @@ def inbox(
             for org, roles in sorted(scopes.items())
         ]
     )
-    query = (
+    conditions = [HumanTask.state == "ready", scope]
+    if assignee_me:
+        conditions.append(HumanTask.assignee == principal.username)
+    else:
+        conditions.append(or_(HumanTask.assignee.is_(None), HumanTask.assignee == principal.username))
+    if instance_id:
+        conditions.append(HumanTask.instance_id == instance_id)
+    total = session.scalar(select(func.count(HumanTask.id)).where(*conditions)) or 0
+    rows = session.execute(
         select(HumanTask, ProcessInstance.business_key)
         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-        .where(HumanTask.state == "ready", scope)
-    )
-    if assignee_me:
-        query = query.where(HumanTask.assignee == principal.username)
-    else:
-        query = query.where(or_(HumanTask.assignee.is_(None), HumanTask.assignee == principal.username))
-    if instance_id:
-        query = query.where(HumanTask.instance_id == instance_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.order_by(HumanTask.created_at, HumanTask.id).offset(offset).limit(limit)).all()
+        .where(*conditions)
+        .order_by(HumanTask.created_at, HumanTask.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
     return [(r[0], r[1]) for r in rows], total
 
 
@@ -105,7 +108,8 @@ def _lock_for_change(session: Session, principal: Principal, task_id: str) -> tu
     row = _visible(session, principal, task_id)
     _require_actor(principal, row)
     instance = cases.lock(session, row.instance_id)
-    session.refresh(row)
+    if session.get_bind().dialect.name != "sqlite":
+        session.refresh(row)  # read before the lock; SQLite's writer lock was taken before the read
     if row.state != "ready":
         raise Conflict(f"task {task_id} is {row.state}; it can no longer be changed")
     return row, instance
@@ -147,7 +151,7 @@ def unclaim(session: Session, principal: Principal, task_id: str, clock: Clock) 
 
 def complete(
     session: Session, principal: Principal, task_id: str, data: dict[str, Any], clock: Clock
-) -> tuple[ProcessInstance, list[HumanTask]]:
+) -> tuple[ProcessInstance, cases.Saved]:
     row, instance = _lock_for_change(session, principal, task_id)
     if row.assignee is not None and row.assignee != principal.username:
         raise Conflict(f"task {task_id} is claimed by {row.assignee}; ask them to release it")
@@ -173,10 +177,10 @@ def complete(
         },
         task_id,
     )
-    created = cases.save(
+    saved = cases.save(
         session, instance, case, actor=principal.username, now=clock.now(), events=[event], completed_task_id=task_id
     )
-    return instance, created
+    return instance, saved
 
 
 def _audit(

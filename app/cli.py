@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from app.clock import SystemClock
 from app.config import get_settings
@@ -113,6 +114,52 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+    import threading
+
+    from app.services.timers import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"timer worker: polling every {args.poll} s (Ctrl-C stops)", flush=True)
+    run_worker(_sessionmaker(), SystemClock(), poll_seconds=args.poll, stop=stop)
+    return 0
+
+
+def cmd_timers_fire_due(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from app.clock import FixedClock
+    from app.services.timers import fire_due
+
+    clock: Any = SystemClock()
+    if args.at:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            print(
+                f"--at {args.at!r}: write an ISO instant with its offset, e.g. 2024-03-29T19:00:00+00:00",
+                file=sys.stderr,
+            )
+            return 2
+        if at.tzinfo is None:
+            print("--at needs an offset or Z (an instant, not a local time)", file=sys.stderr)
+            return 2
+        if at > SystemClock().now() and get_settings().is_production:
+            print("--at in the future is refused in production (APP_ENV=production)", file=sys.stderr)
+            return 2
+        clock = FixedClock(at)
+    report = fire_due(_sessionmaker(), clock)
+    print(f"woke {report.cases_woken} case(s) with timers due at {clock.now().isoformat()}")
+    for failure in report.failures:
+        print(f"  failed: {failure}", file=sys.stderr)
+    return 1 if report.failures else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
@@ -137,6 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = sub.add_parser("seed-demo", help="create the demo organisations and users (password: $DEMO_PASSWORD)")
     seed.set_defaults(func=cmd_seed_demo)
+
+    worker = sub.add_parser("worker", help="fire due timers (deadlines) until stopped; run one or more beside serve")
+    worker.add_argument("--poll", type=float, default=1.0, help="seconds between looks for due timers (default 1)")
+    worker.set_defaults(func=cmd_worker)
+
+    timers = sub.add_parser("timers", help="timer administration")
+    timers_sub = timers.add_subparsers(dest="timers_command", required=True)
+    fire = timers_sub.add_parser("fire-due", help="fire every timer due now (or at --at) and exit")
+    fire.add_argument("--at", help="ISO instant to fire at, e.g. 2024-03-29T19:00:00Z (future: not in production)")
+    fire.set_defaults(func=cmd_timers_fire_due)
 
     users = sub.add_parser("users", help="user administration")
     users_sub = users.add_subparsers(dest="users_command", required=True)

@@ -13,16 +13,27 @@ HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def user_task(id: str, properties: dict[str, str] | None = None, boundary_timer: str | None = None) -> str:
+def user_task(
+    id: str,
+    properties: dict[str, str] | None = None,
+    boundary_timer: str | None = None,
+    *,
+    interrupting: bool = True,
+    time_date: bool = False,
+    deadline: str | None = None,
+) -> str:
     props = "".join(f'<spiffworkflow:property name="{k}" value="{escape(v)}"/>' for k, v in (properties or {}).items())
     xml = (
         f'<bpmn:userTask id="{id}" name="{id}"><bpmn:extensionElements><spiffworkflow:properties>{props}'
         f"</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>"
     )
     if boundary_timer:
+        cancel = "true" if interrupting else "false"
+        kind = "bpmn:timeDate" if time_date else "bpmn:timeDuration"
+        doc = f"<bpmn:documentation>norm: 14-5 ч.1\ndeadline: {deadline}</bpmn:documentation>" if deadline else ""
         xml += (
-            f'<bpmn:boundaryEvent id="{id}_timer" attachedToRef="{id}" cancelActivity="true">'
-            f"<bpmn:timerEventDefinition><bpmn:timeDuration>{escape(boundary_timer)}</bpmn:timeDuration>"
+            f'<bpmn:boundaryEvent id="{id}_timer" attachedToRef="{id}" cancelActivity="{cancel}">'
+            f"{doc}<bpmn:timerEventDefinition><{kind}>{escape(boundary_timer)}</{kind}>"
             f"</bpmn:timerEventDefinition></bpmn:boundaryEvent>"
             f'<bpmn:userTask id="{id}_late" name="late"/>'
             f'<bpmn:sequenceFlow id="f_{id}_late" sourceRef="{id}_timer" targetRef="{id}_late"/>'

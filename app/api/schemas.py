@@ -7,7 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.clock import Clock, SystemClock
 from app.db.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
+from app.services.calendar import due_view
 from app.services.cases import CaseView
 
 
@@ -60,6 +62,12 @@ class TaskOut(BaseModel):
     created_at: datetime
     completed_at: datetime | None = None
     completed_by: str | None = None
+    due_at: datetime | None = Field(default=None, description="end of the governing deadline, UTC")
+    due_date: str | None = Field(default=None, description="its last day in Asia/Almaty")
+    working_days_left: int | None = Field(default=None, description="working days from today to the last day")
+    overdue: bool = Field(default=False, description="a deadline over this task has passed")
+    deadline: str | None = Field(default=None, description="which deadline: D1..D5")
+    deadline_norm: str | None = None
 
 
 class TaskDetailOut(TaskOut):
@@ -73,6 +81,7 @@ class InstanceOut(BaseModel):
     business_key: str | None
     definition: DefinitionRef
     status: str
+    overdue: list[str] = Field(default_factory=list, description="deadlines breached in this case (D1..D5)")
     data: dict[str, Any]
     tasks: list[TaskOut] = Field(description="the case's open tasks")
     created_at: datetime
@@ -183,7 +192,14 @@ def definition_out(d: ProcessDefinition) -> DefinitionOut:
 
 
 def task_out(t: HumanTask, business_key: str | None) -> TaskOut:
+    shown = due_view(t.due_at, _now())
     return TaskOut(
+        due_at=t.due_at,
+        due_date=shown["due_date"],
+        working_days_left=shown["working_days_left"] if t.state == "ready" else None,
+        overdue=t.overdue or (t.state == "ready" and shown["overdue"]),
+        deadline=t.deadline,
+        deadline_norm=t.deadline_norm,
         id=t.id,
         name=t.name,
         task_spec=t.task_spec,
@@ -212,6 +228,7 @@ def instance_out(i: ProcessInstance, tasks: list[HumanTask], data: dict[str, Any
         business_key=i.business_key,
         definition=DefinitionRef(key=i.definition.key, version=i.definition.version),
         status=i.status,
+        overdue=list(i.overdue or []),
         data=data,
         tasks=[task_out(t, i.business_key) for t in tasks],
         created_at=i.created_at,
@@ -234,3 +251,16 @@ def audit_out(e: AuditEvent) -> AuditEventOut:
         prev_hash=e.prev_hash,
         hash=e.hash,
     )
+
+
+_clock: Clock = SystemClock()
+
+
+def use_clock(clock: Clock) -> None:
+    """The clock views count 'working days left' and 'overdue' with (the app's clock)."""
+    global _clock
+    _clock = clock
+
+
+def _now() -> datetime:
+    return _clock.now()

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Response
+from pydantic import AwareDatetime
 
 from app.api.deps import ClockDep, PageDep, PrincipalDep, SessionDep
 from app.api.schemas import CompleteIn, CompleteOut, TaskDetailOut, TaskOut, case_out, task_out
@@ -19,6 +20,8 @@ def inbox(
     page: PageDep,
     instance_id: str | None = None,
     assignee: Literal["me"] | None = None,
+    overdue: bool | None = None,
+    due_before: AwareDatetime | None = None,
 ) -> list[TaskOut]:
     """Your actionable tasks: your organisations' ready tasks for your role, unclaimed or claimed by you."""
     rows, total = tasks.inbox(
@@ -26,6 +29,8 @@ def inbox(
         principal,
         instance_id=instance_id,
         assignee_me=assignee == "me",
+        overdue=overdue,
+        due_before=due_before,
         offset=page.offset,
         limit=page.page_size,
     )

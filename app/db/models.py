@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -117,6 +118,8 @@ class ProcessInstance(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     started_by: Mapped[str] = mapped_column(String(80))
+    # Deadlines (D1..D5) that passed with their act not done, in the order they were breached.
+    overdue: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default=text("'[]'"))
 
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined", innerjoin=True)
 
@@ -167,6 +170,32 @@ class HumanTask(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     completed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    # The earliest statutory deadline governing the task (D1..D5) while it is open, and whether it passed.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    deadline: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    deadline_norm: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class Timer(Base):
+    """An armed deadline: written with the case state, fired by `python -m app worker` when due."""
+
+    __tablename__ = "timer"
+    __table_args__ = (Index("ix_timer_due", "status", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's timer event task id
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    element_id: Mapped[str] = mapped_column(String(128))
+    attached_to: Mapped[str | None] = mapped_column(String(36), nullable=True)  # the governed activity's task id
+    deadline: Mapped[str | None] = mapped_column(String(16), nullable=True)  # D1..D5
+    norm: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    calendar_version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # armed | fired | disarmed | failed
+    armed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class AuditEvent(Base):

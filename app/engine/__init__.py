@@ -11,10 +11,11 @@ from app.engine.definitions import (
     referenced_forms,
 )
 from app.engine.errors import EngineError, NotWaitingForMessage, TaskNotReady
-from app.engine.runtime import Case, LoadedDefinition, ReadyTask, register_helper
+from app.engine.runtime import ArmedTimer, Case, LoadedDefinition, ReadyTask, register_helper
 from app.engine.runtime import definitions as definitions_cache
 
 __all__ = [
+    "ArmedTimer",
     "Case",
     "DefinitionError",
     "EngineError",

@@ -12,10 +12,13 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
@@ -51,6 +54,18 @@ _script_engine = PythonScriptEngine(environment=RestrictedEnvironment(dict(_HELP
 
 
 @dataclass(frozen=True)
+class ArmedTimer:
+    """A timer event waiting in the case: its due instant and what it governs."""
+
+    id: str  # the timer event's task id
+    bpmn_id: str
+    due_at: datetime
+    attached_to: str | None  # task id of the activity a boundary timer sits on
+    deadline: str | None  # "D1".."D5" from the `deadline:` documentation line
+    norms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ReadyTask:
     id: str
     bpmn_id: str
@@ -60,6 +75,20 @@ class ReadyTask:
     candidate_role: str
     form_key: str | None
     norms: tuple[str, ...]
+    enclosing: tuple[str, ...] = ()  # this task's id and the ids of the activities it runs inside
+
+
+def _doc_value(doc: str, key: str) -> str | None:
+    for line in doc.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() == key and value.strip():
+            return value.strip()
+    return None
+
+
+def _doc_norms(doc: str) -> tuple[str, ...]:
+    value = _doc_value(doc, "norm")
+    return tuple(p.strip() for p in value.split(";") if p.strip()) if value else ()
 
 
 class LoadedDefinition:
@@ -138,6 +167,14 @@ class DefinitionCache:
 definitions = DefinitionCache()
 
 
+class _Nudged:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return self._clock.now() + timedelta(microseconds=1)
+
+
 class Case:
     def __init__(self, definition: LoadedDefinition, workflow: BpmnWorkflow, context: EngineContext) -> None:
         self.definition = definition
@@ -186,18 +223,73 @@ class Case:
 
     def ready_tasks(self) -> list[ReadyTask]:
         found: dict[str, ReadyTask] = {}
-        for wf in [self.workflow, *self.workflow.subprocesses.values()]:
+        for wf in self._workflows():
             for task in wf.get_tasks(state=TaskState.READY, manual=True):
                 # An event sub-process's tree reaches into its parent's tasks: list each task once.
                 if str(task.id) not in found:
-                    found[str(task.id)] = self._describe(task)
+                    found[str(task.id)] = self._describe(task, tuple(self._enclosing(task)))
         return list(found.values())
+
+    def _workflows(self) -> list[Any]:
+        return [self.workflow, *self.workflow.subprocesses.values()]
+
+    def _enclosing(self, task: Any) -> list[str]:
+        """The task and every activity (sub-process, call activity) it runs inside, innermost first."""
+        ids = [str(task.id)]
+        wf = task.workflow
+        while getattr(wf, "parent_task_id", None) is not None:
+            ids.append(str(wf.parent_task_id))
+            wf = wf.parent_workflow
+        return ids
+
+    def armed_timers(self) -> list[ArmedTimer]:
+        """Timer events waiting to fire, with the instant SpiffWorkflow will fire them."""
+        found: dict[str, ArmedTimer] = {}
+        for wf in self._workflows():
+            for task in wf.get_tasks(state=TaskState.WAITING):
+                definition = getattr(task.task_spec, "event_definition", None)
+                if not isinstance(definition, TimerEventDefinition) or str(task.id) in found:
+                    continue
+                value = task.internal_data.get("event_value")
+                if isinstance(value, dict):  # a cycle keeps its next instant
+                    value = value.get("next")
+                if not isinstance(value, str):
+                    continue
+                due = TimerEventDefinition.get_datetime(value)
+                if due.tzinfo is None:
+                    raise EngineError(
+                        f"timer {task.task_spec.bpmn_id} gave a time without a zone: {value}", task.task_spec.bpmn_id
+                    )
+                attached = None
+                if isinstance(task.task_spec, BoundaryEvent) and task.parent is not None:
+                    siblings = [c for c in task.parent.children if not isinstance(c.task_spec, BoundaryEvent)]
+                    attached = str(siblings[0].id) if siblings else None
+                doc = task.task_spec.documentation or ""
+                found[str(task.id)] = ArmedTimer(
+                    id=str(task.id),
+                    bpmn_id=task.task_spec.bpmn_id,
+                    due_at=due.astimezone(UTC),
+                    attached_to=attached,
+                    deadline=_doc_value(doc, "deadline"),
+                    norms=_doc_norms(doc),
+                )
+        return list(found.values())
+
+    def timer_outcome(self, timer_id: str) -> str:
+        """What became of a timer that is no longer armed: 'fired' or 'disarmed' (its activity ended)."""
+        try:
+            task = self.workflow.get_task_from_id(uuid.UUID(timer_id))
+        except Exception:
+            return "disarmed"
+        if task is None:
+            return "disarmed"
+        return "fired" if task.state in (TaskState.READY, TaskState.COMPLETED) else "disarmed"
 
     def task_data(self, task_id: str) -> dict[str, Any]:
         task = self._find(task_id)
         return json.loads(json.dumps(task.data, default=str))
 
-    def _describe(self, task: Any) -> ReadyTask:
+    def _describe(self, task: Any, enclosing: tuple[str, ...] = ()) -> ReadyTask:
         spec = task.task_spec
         info: HumanTaskSpec | None = self.definition.info.human_tasks.get(spec.bpmn_id)
         if info is None:
@@ -220,6 +312,7 @@ class Case:
             candidate_role=info.candidate_role,
             form_key=info.form_key,
             norms=info.norms,
+            enclosing=enclosing,
         )
 
     def _find(self, task_id: str) -> Any:
@@ -233,9 +326,17 @@ class Case:
 
     # -- acting --------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Let due timers fire and the engine settle before anyone acts (see the field notes' race)."""
-        with engine_context(self.context):
+        """Let due timers fire and the engine settle before anyone acts (see the field notes' race).
+
+        SpiffWorkflow fires a timer only strictly after its instant; a deadline ends *at* 24:00, so
+        the check runs a microsecond late to fire at the instant itself."""
+        nudged = EngineContext(
+            clock=_Nudged(self.context.clock), id_seed=self.context.id_seed, id_counter=self.context.id_counter
+        )
+        with engine_context(nudged):
             self.workflow.refresh_timers()
+        self.context.id_counter = nudged.id_counter
+        with engine_context(self.context):
             self._run_engine()
 
     def complete(self, task_id: str, data: Mapping[str, Any]) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.calendar import DayInfo, default_calendar
+from app.clock import ALMATY
 from app.services.errors import Invalid
 
 FIRST_YEAR, LAST_YEAR = 1991, 2100  # the holidays library's Kazakhstan starts with independence
@@ -40,6 +41,23 @@ def deadline(start: date, working_days: int) -> dict[str, Any]:
         "calendar_version": calendar.version,
         "days": [_day(d) for d in calendar.explain(start, working_days)],
     }
+
+
+def due_view(due_at: datetime | None, now: datetime) -> dict[str, Any]:
+    """How a deadline shows on a task: the local last day, working days left (counting today while
+    it is a working day and before the deadline), and whether it has passed."""
+    if due_at is None:
+        return {"due_at": None, "due_date": None, "working_days_left": None, "overdue": False}
+    calendar = default_calendar()
+    last_day = (due_at - timedelta(microseconds=1)).astimezone(ALMATY).date()
+    today = now.astimezone(ALMATY).date()
+    left = 0
+    if now < due_at:
+        day = today
+        while day <= last_day:
+            left += calendar.is_working_day(day)
+            day += timedelta(days=1)
+    return {"due_at": due_at, "due_date": last_day.isoformat(), "working_days_left": left, "overdue": now >= due_at}
 
 
 def year(value: int) -> dict[str, Any]:

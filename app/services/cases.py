@@ -19,8 +19,9 @@ from app.audit import events as audit
 from app.clock import Clock
 from app.db.models import AuditEvent, HumanTask, Organisation, ProcessDefinition, ProcessInstance
 from app.db.session import begin_write
-from app.engine import Case, EngineError, NotWaitingForMessage
+from app.engine import Case, EngineError, NotWaitingForMessage, ReadyTask
 from app.services import definitions as definition_service
+from app.services import timers
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.forms import check_reserved
 from app.services.principal import Principal
@@ -108,12 +109,15 @@ def save(
 
     try:
         with session.no_autoflush:  # everything is written in one flush, at commit
+            ready = case.ready_tasks()
             derived, created, open_rows = _sync_tasks(
-                session, instance, case, actor=actor, now=now, completed_task_id=completed_task_id
+                session, instance, ready, actor=actor, now=now, completed_task_id=completed_task_id
             )
     except EngineError as exc:
         session.rollback()
         raise Invalid([{"element_id": exc.element_id, "message": str(exc)}]) from exc
+    with session.no_autoflush:
+        derived += timers.sync(session, instance, case, ready, open_rows, now)
     derived = (
         [e for e in lifecycle if e.type == "instance_reopened"]
         + derived
@@ -138,9 +142,15 @@ def save(
 
 
 def _sync_tasks(
-    session: Session, instance: ProcessInstance, case: Case, *, actor: str, now: datetime, completed_task_id: str | None
+    session: Session,
+    instance: ProcessInstance,
+    ready_tasks: list[ReadyTask],
+    *,
+    actor: str,
+    now: datetime,
+    completed_task_id: str | None,
 ) -> tuple[list[Event], list[HumanTask], list[HumanTask]]:
-    ready = {t.id: t for t in case.ready_tasks()}
+    ready = {t.id: t for t in ready_tasks}
     rows = {
         r.id: r
         for r in session.scalars(

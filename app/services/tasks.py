@@ -7,6 +7,7 @@ candidate role (a head may also do an officer's task)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -51,7 +52,15 @@ def _require_actor(principal: Principal, row: HumanTask) -> None:
 
 
 def inbox(
-    session: Session, principal: Principal, *, instance_id: str | None, assignee_me: bool, offset: int, limit: int
+    session: Session,
+    principal: Principal,
+    *,
+    instance_id: str | None,
+    assignee_me: bool,
+    offset: int,
+    limit: int,
+    overdue: bool | None = None,
+    due_before: datetime | None = None,
 ) -> tuple[list[tuple[HumanTask, str | None]], int]:
     """Ready tasks the principal may act on: their organisations' tasks for their roles, unclaimed or theirs."""
     scopes = principal.task_scopes()
@@ -70,12 +79,16 @@ def inbox(
         conditions.append(or_(HumanTask.assignee.is_(None), HumanTask.assignee == principal.username))
     if instance_id:
         conditions.append(HumanTask.instance_id == instance_id)
+    if overdue is not None:
+        conditions.append(HumanTask.overdue.is_(overdue))
+    if due_before is not None:
+        conditions.append(HumanTask.due_at < due_before)
     total = session.scalar(select(func.count(HumanTask.id)).where(*conditions)) or 0
     rows = session.execute(
         select(HumanTask, ProcessInstance.business_key)
         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
         .where(*conditions)
-        .order_by(HumanTask.created_at, HumanTask.id)
+        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
         .offset(offset)
         .limit(limit)
     ).all()
@@ -166,6 +179,7 @@ def complete(
         raise Conflict(f"{exc}: a deadline or another event ended it first") from exc
     except EngineError as exc:
         raise Invalid([{"element_id": exc.element_id, "message": str(exc)}]) from exc
+    late = row.overdue or (row.due_at is not None and clock.now() >= row.due_at)
     event = cases.Event(
         "task_completed",
         {
@@ -174,6 +188,7 @@ def complete(
             "organisation": row.organisation,
             "role": sorted(principal.roles_in(row.organisation)),
             "data": data,
+            **({"deadline": row.deadline, "due_at": row.due_at.isoformat(), "late": late} if row.due_at else {}),
         },
         task_id,
     )

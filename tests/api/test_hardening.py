@@ -170,7 +170,15 @@ def test_history_and_case_survive_weird_but_valid_data(api) -> None:  # type: ig
     r = api.post(
         "mfa.officer",
         f"/api/instances/{case_id}/messages/ohchr_published",
-        json={"data": {"item": "communication", "n": 10**30, "f": 1e308, "nested": [[[[{"a": None}]]]]}},
+        json={
+            "data": {
+                "item": "communication",
+                "published_on": "2024-04-30",
+                "n": 10**30,
+                "f": 1e308,
+                "nested": [[[[{"a": None}]]]],
+            }
+        },
     )
     assert r.status_code == 200, r.text
     assert api.get("mfa.officer", f"/api/instances/{case_id}/history").status_code == 200

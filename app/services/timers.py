@@ -1,0 +1,226 @@
+"""Durable deadlines: timer rows kept with the case state, fired exactly once by workers.
+
+The engine decides when a timer fires (its state is the truth); the `timer` table is the index a
+worker reads to know which case to wake, so firing never scans case states. A case is always
+woken under its row lock, and SpiffWorkflow fires a due timer once and records it in the state, so
+a timer fires once however many workers wake the same case.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.audit.events import NewEvent
+from app.calendar import default_calendar
+from app.clock import Clock
+from app.db.models import HumanTask, ProcessInstance, Timer
+from app.db.session import begin_write
+from app.engine import ArmedTimer, Case, ReadyTask
+
+log = logging.getLogger(__name__)
+TIMER_ACTOR = "system:timer"
+MAX_ATTEMPTS = 5
+
+
+def sync(
+    session: Session,
+    instance: ProcessInstance,
+    case: Case,
+    ready: list[ReadyTask],
+    open_rows: list[HumanTask],
+    now: datetime,
+) -> list[NewEvent]:
+    """Bring the case's timer rows and its tasks' deadline fields in line with the engine; in the
+    caller's transaction. Returns the audit events: armed, re-armed, breached."""
+    armed = {t.id: t for t in case.armed_timers()}
+    rows = {
+        r.id: r for r in session.scalars(select(Timer).where(Timer.instance_id == instance.id, Timer.status == "armed"))
+    }
+    events: list[NewEvent] = []
+    breached: list[Timer] = []
+    for timer_id, row in rows.items():
+        if timer_id in armed:
+            continue
+        if case.timer_outcome(timer_id) == "fired":
+            row.status, row.fired_at = "fired", now
+            breached.append(row)
+        else:
+            row.status = "disarmed"
+            events.append(NewEvent("timer_disarmed", {"deadline": row.deadline, "element": row.element_id}, timer_id))
+    version = default_calendar().version
+    for timer_id, timer in armed.items():
+        row = rows.get(timer_id)
+        if row is None:
+            session.add(
+                Timer(
+                    id=timer_id,
+                    instance_id=instance.id,
+                    element_id=timer.bpmn_id,
+                    attached_to=timer.attached_to,
+                    deadline=timer.deadline,
+                    norm="; ".join(timer.norms) or None,
+                    due_at=timer.due_at,
+                    calendar_version=version,
+                    status="armed",
+                    armed_at=now,
+                    attempts=0,
+                )
+            )
+            events.append(NewEvent("timer_armed", _describe(timer, version), timer_id))
+        elif row.due_at != timer.due_at:
+            events.append(
+                NewEvent(
+                    "timer_rearmed", {**_describe(timer, version), "previous_due_at": row.due_at.isoformat()}, timer_id
+                )
+            )
+            row.due_at, row.calendar_version = timer.due_at, version
+    _mark_tasks({r.id: r for r in open_rows}, ready, list(armed.values()), breached)
+    for row in breached:
+        if row.deadline and row.deadline not in (instance.overdue or []):
+            instance.overdue = [*(instance.overdue or []), row.deadline]
+        events.append(
+            NewEvent(
+                "deadline_breached",
+                {
+                    "deadline": row.deadline,
+                    "norm": row.norm,
+                    "due_at": row.due_at.isoformat(),
+                    "element": row.element_id,
+                },
+                row.id,
+            )
+        )
+    return events
+
+
+def _describe(timer: ArmedTimer, calendar_version: str) -> dict[str, object]:
+    return {
+        "deadline": timer.deadline,
+        "norm": "; ".join(timer.norms) or None,
+        "element": timer.bpmn_id,
+        "due_at": timer.due_at.isoformat(),
+        "calendar_version": calendar_version,
+    }
+
+
+def _mark_tasks(
+    rows: dict[str, HumanTask], ready: list[ReadyTask], armed: list[ArmedTimer], breached: list[Timer]
+) -> None:
+    """Each open task shows the earliest armed deadline over it, and is overdue once one passed."""
+    for task in ready:
+        row = rows.get(task.id)
+        if row is None:
+            continue
+        inside = set(task.enclosing)
+        governing = sorted((t for t in armed if t.attached_to in inside), key=lambda t: t.due_at)
+        if governing:
+            first = governing[0]
+            row.due_at, row.deadline, row.deadline_norm = first.due_at, first.deadline, "; ".join(first.norms) or None
+        for timer in breached:
+            if timer.attached_to in inside:
+                row.overdue = True
+                if row.due_at is None or timer.due_at <= row.due_at:
+                    row.due_at, row.deadline, row.deadline_norm = timer.due_at, timer.deadline, timer.norm
+
+
+# -- firing ----------------------------------------------------------------------------------------
+@dataclass
+class FireReport:
+    cases_woken: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def due_cases(session: Session, now: datetime, limit: int) -> list[str]:
+    rows = session.execute(
+        select(Timer.instance_id, func.min(Timer.due_at).label("due"))
+        .where(Timer.status == "armed", Timer.due_at <= now)
+        .group_by(Timer.instance_id)
+        .order_by("due")
+        .limit(limit)
+    ).all()
+    return [r[0] for r in rows]
+
+
+def wake_case(factory: sessionmaker[Session], instance_id: str, clock: Clock) -> bool:
+    """Fire what is due in one case, in one transaction. False when another worker has it."""
+    from app.services import cases  # services call each other; imported here to keep the cycle lazy
+
+    now = clock.now()
+    with factory() as session:
+        begin_write(session)
+        claim = (
+            select(Timer.id)
+            .where(Timer.instance_id == instance_id, Timer.status == "armed", Timer.due_at <= now)
+            .limit(1)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            claim = claim.with_for_update(skip_locked=True)
+        if session.scalar(claim) is None:
+            return False
+        instance = cases.lock(session, instance_id)
+        case = cases.restore(instance, clock)
+        case.refresh()
+        cases.save(session, instance, case, actor=TIMER_ACTOR, now=now, events=[])
+        return True
+
+
+def fire_due(factory: sessionmaker[Session], clock: Clock, batch: int = 200) -> FireReport:
+    """Wake every case with a timer due at the clock's instant; each case in its own transaction."""
+    report = FireReport()
+    seen: set[str] = set()  # each case is woken at most once per call: no spinning on a stubborn timer
+    while True:
+        with factory() as session:
+            candidates = [c for c in due_cases(session, clock.now(), batch + len(seen)) if c not in seen]
+        if not candidates:
+            return report
+        for instance_id in candidates:
+            seen.add(instance_id)
+            try:
+                if wake_case(factory, instance_id, clock):
+                    report.cases_woken += 1
+            except Exception as exc:  # one broken case must not stop the others
+                log.exception("firing timers of case %s failed", instance_id)
+                report.failures.append(f"{instance_id}: {exc}")
+                _record_failure(factory, instance_id, clock.now(), exc)
+
+
+def _record_failure(factory: sessionmaker[Session], instance_id: str, now: datetime, exc: Exception) -> None:
+    with factory() as session:
+        begin_write(session)
+        for row in session.scalars(
+            select(Timer).where(Timer.instance_id == instance_id, Timer.status == "armed", Timer.due_at <= now)
+        ):
+            row.attempts += 1
+            row.last_error = f"{exc.__class__.__name__}: {exc}"[:2000]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+        session.commit()
+
+
+def next_due(factory: sessionmaker[Session]) -> datetime | None:
+    with factory() as session:
+        return session.scalar(select(func.min(Timer.due_at)).where(Timer.status == "armed"))
+
+
+def run_worker(
+    factory: sessionmaker[Session], clock: Clock, poll_seconds: float = 1.0, stop: threading.Event | None = None
+) -> None:
+    """Fire due timers until stopped; sleep until the next due instant or the poll interval."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            fire_due(factory, clock)
+            upcoming = next_due(factory)
+        except Exception:
+            log.exception("timer worker: database unavailable; retrying")
+            upcoming = None
+        wait = poll_seconds
+        if upcoming is not None:
+            wait = max(0.0, min(poll_seconds, (upcoming - clock.now()) / timedelta(seconds=1)))
+        stop.wait(wait)

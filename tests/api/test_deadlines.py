@@ -1,0 +1,92 @@
+"""Durable deadlines: armed with the case, shown on the task, fired at the instant by the worker command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.bpmn_builder import diagram, user_task
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fire_due(database_url: str, at: str) -> str:
+    r = subprocess.run(
+        [sys.executable, "-m", "app", "timers", "fire-due", "--at", at],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "DATABASE_URL": database_url},
+    )
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_d1_armed_shown_breached_at_the_instant_and_late(api, prepared_db, clock) -> None:  # type: ignore[no-untyped-def]
+    task = user_task(
+        "forward", boundary_timer="add_working_days(received_on, 5)", interrupting=False, time_date=True, deadline="D1"
+    )
+    files = [("file", ("d1.bpmn", diagram("d1", [("forward", task)]), "application/xml"))]
+    assert api.post("analyst", "/api/definitions", files=files).status_code == 201
+    case = api.post("mfa.officer", "/api/processes/d1/instances", json={"data": {"received_on": "2024-03-19"}}).json()
+    shown = case["tasks"][0]
+    # 5 working days after Tuesday 19 March 2024, skipping Nauryz (21-22, 25 March): Friday 29 March,
+    # until 24:00 in Almaty = 19:00 UTC.
+    assert shown["due_at"] == "2024-03-29T19:00:00Z" and shown["due_date"] == "2024-03-29"
+    assert shown["deadline"] == "D1" and shown["overdue"] is False
+    assert shown["working_days_left"] == 6  # 19, 20, 26, 27, 28, 29 March
+    assert (
+        api.get("mfa.officer", "/api/tasks", params={"due_before": "2024-03-30T00:00:00Z"}).json()[0]["id"]
+        == shown["id"]
+    )
+    assert api.get("mfa.officer", "/api/tasks", params={"due_before": "2024-03-29T00:00"}).status_code == 422
+
+    assert "woke 0 case" in fire_due(prepared_db, "2024-03-29T18:59:59Z")
+    assert api.get("mfa.officer", f"/api/instances/{case['id']}").json()["overdue"] == []
+    assert "woke 1 case" in fire_due(prepared_db, "2024-03-29T19:00:00Z")
+    assert "woke 0 case" in fire_due(prepared_db, "2024-03-29T19:00:00Z")  # exactly once
+
+    after = api.get("auditor", f"/api/instances/{case['id']}").json()
+    assert after["overdue"] == ["D1"]
+    by_spec = {t["task_spec"]: t for t in after["tasks"]}
+    assert by_spec["forward"]["overdue"] is True and by_spec["forward"]["state"] == "ready"
+    assert "forward_late" in by_spec  # the escalation path of the non-interrupting timer
+    assert api.get("mfa.officer", "/api/tasks", params={"overdue": "true"}).json()[0]["task_spec"] == "forward"
+    history = api.get("auditor", f"/api/instances/{case['id']}/history").json()
+    breach = [e for e in history if e["type"] == "deadline_breached"]
+    assert len(breach) == 1 and breach[0]["payload"]["deadline"] == "D1"
+    assert breach[0]["payload"]["due_at"] == "2024-03-29T19:00:00+00:00"
+    armed = [e for e in history if e["type"] == "timer_armed"][0]["payload"]
+    assert len(armed["calendar_version"]) == 64
+
+    # The act can still be done; it is recorded as late.
+    clock.set(datetime(2024, 4, 1, 5, 0, tzinfo=UTC))
+    api._tokens.clear()  # the morning tokens have expired by then
+    detail = api.get("mfa.officer", f"/api/tasks/{by_spec['forward']['id']}")
+    assert detail.json()["working_days_left"] == 0, detail.text
+    r = api.post("mfa.officer", f"/api/tasks/{by_spec['forward']['id']}/complete", json={"data": {}})
+    assert r.status_code == 200
+    done = [
+        e for e in api.get("auditor", f"/api/instances/{case['id']}/history").json() if e["type"] == "task_completed"
+    ][0]["payload"]
+    assert done["late"] is True and done["deadline"] == "D1"
+
+
+def test_completion_before_the_deadline_disarms_it(api, prepared_db) -> None:  # type: ignore[no-untyped-def]
+    task = user_task(
+        "forward", boundary_timer="add_working_days(received_on, 5)", interrupting=False, time_date=True, deadline="D1"
+    )
+    files = [("file", ("d1.bpmn", diagram("d1b", [("forward", task)]), "application/xml"))]
+    assert api.post("analyst", "/api/definitions", files=files).status_code == 201
+    case = api.post("mfa.officer", "/api/processes/d1b/instances", json={"data": {"received_on": "2024-03-19"}}).json()
+    r = api.post("mfa.officer", f"/api/tasks/{case['tasks'][0]['id']}/complete", json={"data": {}})
+    assert r.status_code == 200 and r.json()["instance"]["status"] == "completed"
+    assert "woke 0 case" in fire_due(prepared_db, "2024-04-30T00:00:00Z")
+    history = api.get("auditor", f"/api/instances/{case['id']}/history").json()
+    assert [e["type"] for e in history if e["type"].startswith("timer")] == ["timer_armed", "timer_disarmed"]
+    done = [e for e in history if e["type"] == "task_completed"][0]["payload"]
+    assert done["late"] is False

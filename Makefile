@@ -21,8 +21,10 @@ setup: install
 	$(BIN)/python -m app migrate
 	$(BIN)/python -m app deploy bpmn
 
+# The API fires due deadlines itself (TIMER_WORKER=in-process): one command, one process. With
+# PostgreSQL and several API workers, set TIMER_WORKER=off and run `python -m app worker` processes.
 run: setup
-	$(BIN)/python -m app serve --host $(HOST) --port $(PORT)
+	TIMER_WORKER=$${TIMER_WORKER:-in-process} $(BIN)/python -m app serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check app tests migrations bench

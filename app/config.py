@@ -28,6 +28,10 @@ class Settings:
     database_url: str = field(default_factory=lambda: os.environ.get("DATABASE_URL") or _default_database_url())
     environment: str = field(default_factory=lambda: os.environ.get("APP_ENV", "development"))
     token_ttl_minutes: int = field(default_factory=lambda: _int("TOKEN_TTL_MINUTES", 8 * 60))
+    # "in-process": the API process also fires due timers (the single-machine default of `make run`);
+    # "off": run `python -m app worker` processes instead (several API workers, PostgreSQL).
+    timer_worker: str = field(default_factory=lambda: os.environ.get("TIMER_WORKER", "off"))
+    timer_poll_seconds: float = field(default_factory=lambda: float(os.environ.get("TIMER_POLL_SECONDS", "1")))
     auth_cache_seconds: int = field(default_factory=lambda: _int("AUTH_CACHE_SECONDS", 30))
     max_body_bytes: int = field(default_factory=lambda: _int("MAX_BODY_BYTES", 1024 * 1024))
     max_upload_bytes: int = field(default_factory=lambda: _int("MAX_UPLOAD_BYTES", 2 * 1024 * 1024))

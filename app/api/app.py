@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +21,7 @@ from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker
 from app.services.auth import PrincipalCache
 from app.services.errors import ServiceError, Unauthorized
+from app.services.timers import run_worker
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +43,32 @@ def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the in-process timer worker when the settings ask for it; stop it on shutdown."""
+    settings: Settings = app.state.settings
+    if settings.timer_worker not in ("off", "in-process"):
+        raise RuntimeError(f"TIMER_WORKER must be 'off' or 'in-process', not {settings.timer_worker!r}")
+    stop = threading.Event()
+    thread = None
+    if settings.timer_worker == "in-process":
+        thread = threading.Thread(
+            target=run_worker,
+            args=(app.state.sessionmaker, app.state.clock, settings.timer_poll_seconds, stop),
+            name="timer-worker",
+            daemon=True,
+        )
+        thread.start()
+    yield
+    stop.set()
+    if thread is not None:
+        thread.join(timeout=10)
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=_lifespan,
         title="Chapter 2-1 communications",
         version="0.1.0",
         description=DESCRIPTION,

@@ -90,3 +90,37 @@ def test_completion_before_the_deadline_disarms_it(api, prepared_db) -> None:  #
     assert [e["type"] for e in history if e["type"].startswith("timer")] == ["timer_armed", "timer_disarmed"]
     done = [e for e in history if e["type"] == "task_completed"][0]["payload"]
     assert done["late"] is False
+
+
+def test_the_api_process_fires_deadlines_itself_when_asked(prepared_db, clock) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from app.api.app import create_app
+    from app.config import Settings
+    from tests.conftest import Api
+
+    settings = Settings(database_url=prepared_db, timer_worker="in-process", timer_poll_seconds=0.05)
+    with TestClient(create_app(settings, clock=clock)) as client:
+        api = Api(client)
+        task = user_task(
+            "forward",
+            boundary_timer="add_working_days(received_on, 5)",
+            interrupting=False,
+            time_date=True,
+            deadline="D1",
+        )
+        files = [("file", ("d1.bpmn", diagram("d1w", [("forward", task)]), "application/xml"))]
+        assert api.post("analyst", "/api/definitions", files=files).status_code == 201
+        case = api.post("mfa.officer", "/api/processes/d1w/instances", json={"data": {"received_on": "2024-03-19"}})
+        case_id = case.json()["id"]
+        clock.set(datetime(2024, 3, 29, 19, 0, tzinfo=UTC))  # the deadline's instant
+        headers = api.headers("auditor")
+        deadline = time.monotonic() + 20
+        overdue: list[str] = []
+        while time.monotonic() < deadline and not overdue:  # waits for the worker thread, not for the deadline
+            r = client.get(f"/api/instances/{case_id}", headers=headers)
+            overdue = r.json().get("overdue", []) if r.status_code == 200 else []
+            time.sleep(0.05)
+        assert overdue == ["D1"]

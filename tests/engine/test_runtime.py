@@ -69,3 +69,23 @@ def test_the_engine_reads_time_from_the_injected_clock() -> None:
     case = Case.start(_fresh(), REGISTRATION, clock, str(uuid.uuid4()))
     task = case.workflow.get_task_from_id(uuid.UUID(case.ready_tasks()[0].id))
     assert task.last_state_change == clock.now().timestamp()
+
+
+def test_a_late_body_escalates_to_its_head_without_holding_up_the_mfa() -> None:
+    """D5 passed: each body's head gets an escalation; once the bodies submit, the MFA goes on."""
+    clock = FixedClock(datetime(2024, 3, 19, 4, 0, tzinfo=UTC))
+    case = Case.start(_fresh(), REGISTRATION, clock, str(uuid.uuid4()))
+    forward = case.ready_tasks()[0]
+    case.complete(forward.id, FORMS["forward_communication"])  # information due on 2024-04-19
+    due = {t.deadline: t.due_at for t in case.armed_timers()}
+    assert due["D5"] == datetime(2024, 4, 19, 19, 0, tzinfo=UTC)  # 24:00 Almaty
+    clock.set(datetime(2024, 4, 19, 19, 0, tzinfo=UTC))
+    case.refresh()
+    escalations = sorted((t.organisation, t.candidate_role) for t in case.ready_tasks() if t.bpmn_id == "escalate_d5")
+    assert escalations == [("MINJUST", "head"), ("MVD", "head")]
+    for body in ("MVD", "MINJUST"):
+        for spec in ("prepare_information", "sign_information"):
+            task = next(t for t in case.ready_tasks() if t.bpmn_id == spec and t.organisation == body)
+            case.complete(task.id, FORMS[spec])
+    ready = {t.bpmn_id for t in case.ready_tasks()}
+    assert "hold_meeting" in ready and "escalate_d5" not in ready

@@ -122,6 +122,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from app.services.timers import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # one line per task state change is noise here
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -160,6 +161,31 @@ def cmd_timers_fire_due(args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
+def cmd_timers_rearm(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from app.calendar import default_calendar
+    from app.db.models import Timer
+    from app.db.session import begin_write
+    from app.services import cases
+
+    factory = _sessionmaker()
+    with factory() as session:
+        query = select(Timer.instance_id).where(Timer.status == "armed").distinct()
+        if args.case:
+            query = query.where(Timer.instance_id == args.case)
+        instance_ids = list(session.scalars(query))
+    version = default_calendar().version
+    for instance_id in instance_ids:
+        with factory() as session:
+            begin_write(session)
+            instance = cases.lock(session, instance_id)
+            event = cases.Event("timers_recomputed", {"calendar_version": version, "reason": args.reason})
+            cases.rearm(session, instance, None, "cli", SystemClock(), event)
+    print(f"recomputed the armed timers of {len(instance_ids)} case(s) with calendar {version[:12]}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
@@ -194,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     fire = timers_sub.add_parser("fire-due", help="fire every timer due now (or at --at) and exit")
     fire.add_argument("--at", help="ISO instant to fire at, e.g. 2024-03-29T19:00:00Z (future: not in production)")
     fire.set_defaults(func=cmd_timers_fire_due)
+    rearm = timers_sub.add_parser("rearm", help="recompute armed timers, e.g. after kz.toml changed")
+    rearm.add_argument("--case", help="only this case")
+    rearm.add_argument("--reason", default="calendar changed", help="recorded in the audit event")
+    rearm.set_defaults(func=cmd_timers_rearm)
 
     users = sub.add_parser("users", help="user administration")
     users_sub = users.add_subparsers(dest="users_command", required=True)

@@ -165,6 +165,18 @@ class CommunicationIn(Strict):
     )
 
 
+class ExtensionIn(Strict):
+    reply_deadline: date = Field(description="the new date by which the reply is due")
+    note: str = Field(default="", max_length=2000, description="e.g. the note verbale granting the extension")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reply_deadline": "2024-06-18", "note": "Extension granted by letter of 10 May 2024"}]
+        },
+    )
+
+
 class AuditEventOut(BaseModel):
     seq: int
     occurred_at: datetime

@@ -339,6 +339,26 @@ class Case:
         with engine_context(self.context):
             self._run_engine()
 
+    def rearm(self, changes: Mapping[str, Any] | None = None) -> None:
+        """Recompute every armed timer, after `changes` to the case's data (e.g. an extended reply
+        deadline) or a change of the calendar. SpiffWorkflow evaluates a timer's expression once and
+        caches the instant; this writes the changes into every unfinished task's data, drops the
+        cached instants and lets the engine evaluate them again."""
+        with engine_context(self.context):
+            for wf in self._workflows():
+                if changes:
+                    wf.data.update(dict(changes))
+                for task in wf.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+                    if changes:
+                        task.data.update(dict(changes))
+                        if task.parent is not None:  # a waiting task re-inherits its parent's data on update
+                            task.parent.data.update(dict(changes))
+                    if task.state == TaskState.WAITING and isinstance(
+                        getattr(task.task_spec, "event_definition", None), TimerEventDefinition
+                    ):
+                        task.internal_data.pop("event_value", None)
+        self.refresh()
+
     def complete(self, task_id: str, data: Mapping[str, Any]) -> None:
         self.refresh()
         task = self._find(task_id)

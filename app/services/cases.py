@@ -300,6 +300,18 @@ def send_message(
     return instance
 
 
+def rearm(
+    session: Session, instance: ProcessInstance, changes: dict[str, Any] | None, actor: str, clock: Clock, event: Event
+) -> Saved:
+    """Recompute the case's armed deadlines after a data change or a calendar change (locked case)."""
+    case = restore(instance, clock)
+    try:
+        case.rearm(changes)
+    except EngineError as exc:
+        raise Invalid([{"element_id": exc.element_id, "message": str(exc)}]) from exc
+    return save(session, instance, case, actor=actor, now=clock.now(), events=[event])
+
+
 # -- reading ---------------------------------------------------------------------------------------
 @dataclass
 class CaseView:

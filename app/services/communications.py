@@ -15,7 +15,7 @@ from app.db.models import Communication, ProcessInstance
 from app.db.session import begin_write
 from app.services import cases
 from app.services import definitions as definition_service
-from app.services.errors import Conflict, Forbidden, Invalid
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.principal import Principal
 
 # Special procedures' letter types: allegation letter, urgent appeal, other letter, and joint ones.
@@ -163,3 +163,35 @@ def register(session: Session, reg: Registration, principal: Principal, clock: C
     except IntegrityError as exc:
         session.rollback()
         raise Conflict(f"communication {reference} is already registered") from exc
+
+
+def extend_deadline(
+    session: Session, instance_id: str, new_deadline: date, note: str, principal: Principal, clock: Clock
+) -> ProcessInstance:
+    """Special procedures granted more time (D2): record the new date and move the armed deadline."""
+    begin_write(session)
+    instance = cases.get_visible(session, principal, instance_id, lock=True)
+    if not principal.in_kind("mfa", "officer", "head"):
+        raise Forbidden("extensions of the reply deadline are recorded by MFA officers")
+    communication = session.scalar(select(Communication).where(Communication.instance_id == instance.id))
+    if communication is None:
+        raise NotFound(f"case {instance_id} is not a communication")
+    if new_deadline <= communication.received_on:
+        raise Invalid(
+            [{"field": "reply_deadline", "message": "the new reply deadline must be after the day of receipt"}]
+        )
+    if new_deadline == communication.reply_deadline:
+        raise Conflict(f"the reply deadline is already {new_deadline}")
+    previous = communication.reply_deadline
+    communication.reply_deadline = new_deadline
+    event = cases.Event(
+        "deadline_extended",
+        {
+            "deadline": "D2",
+            "previous_reply_deadline": previous.isoformat(),
+            "reply_deadline": new_deadline.isoformat(),
+            "note": note,
+        },
+    )
+    cases.rearm(session, instance, {"reply_deadline": new_deadline.isoformat()}, principal.username, clock, event)
+    return instance

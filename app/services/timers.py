@@ -9,6 +9,7 @@ a timer fires once however many workers wake the same case.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -179,6 +180,8 @@ def fire_due(factory: sessionmaker[Session], clock: Clock, batch: int = 200) -> 
             candidates = [c for c in due_cases(session, clock.now(), batch + len(seen)) if c not in seen]
         if not candidates:
             return report
+        # Workers that walk the same list in the same order keep skipping each other's claims.
+        random.shuffle(candidates)
         for instance_id in candidates:
             seen.add(instance_id)
             try:

@@ -124,3 +124,63 @@ def test_the_api_process_fires_deadlines_itself_when_asked(prepared_db, clock) -
             overdue = r.json().get("overdue", []) if r.status_code == 200 else []
             time.sleep(0.05)
         assert overdue == ["D1"]
+
+
+def test_an_extension_moves_the_reply_deadline_d2(api) -> None:  # type: ignore[no-untyped-def]
+    from tests.flow import complete, open_task, register
+
+    case_id = register(api)["id"]
+    complete(api, open_task(api, case_id, "forward_communication"))
+    for body in ("MVD", "MINJUST"):
+        complete(api, open_task(api, case_id, "prepare_information", body))
+        complete(api, open_task(api, case_id, "sign_information", body))
+    complete(api, open_task(api, case_id, "hold_meeting"))
+    draft = open_task(api, case_id, "draft_reply")
+    # The reply is due before the date the communication states: until 24:00 Almaty of 18 May 2024.
+    assert (draft["deadline"], draft["due_at"], draft["due_date"]) == ("D2", "2024-05-18T19:00:00Z", "2024-05-18")
+
+    r = api.post(
+        "mvd.officer", f"/api/communications/{case_id}/deadline-extension", json={"reply_deadline": "2024-06-18"}
+    )
+    assert r.status_code == 403
+    r = api.post(
+        "mfa.officer",
+        f"/api/communications/{case_id}/deadline-extension",
+        json={"reply_deadline": "2024-06-18", "note": "Extension granted on 10 May"},
+    )
+    assert r.status_code == 200, r.text
+    assert open_task(api, case_id, "draft_reply")["due_at"] == "2024-06-18T19:00:00Z"
+    history = api.get("auditor", f"/api/instances/{case_id}/history").json()
+    extended = [e for e in history if e["type"] == "deadline_extended"][0]["payload"]
+    assert extended["previous_reply_deadline"] == "2024-05-18" and extended["reply_deadline"] == "2024-06-18"
+    rearmed = [e for e in history if e["type"] == "timer_rearmed"]
+    assert [e["payload"]["deadline"] for e in rearmed] == ["D2"]
+    assert rearmed[0]["payload"]["previous_due_at"] == "2024-05-18T19:00:00+00:00"
+    r = api.post(
+        "mfa.officer", f"/api/communications/{case_id}/deadline-extension", json={"reply_deadline": "2024-06-18"}
+    )
+    assert r.status_code == 409
+    r = api.post(
+        "mfa.officer", f"/api/communications/{case_id}/deadline-extension", json={"reply_deadline": "2024-01-01"}
+    )
+    assert r.status_code == 422
+
+
+def test_rearm_after_a_calendar_change_is_audited(api, prepared_db) -> None:  # type: ignore[no-untyped-def]
+    from tests.flow import register
+
+    case_id = register(api)["id"]
+    r = subprocess.run(
+        [sys.executable, "-m", "app", "timers", "rearm", "--reason", "kz.toml 2024 corrected"],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "DATABASE_URL": prepared_db},
+    )
+    assert r.returncode == 0 and "of 1 case(s)" in r.stdout, r.stderr
+    history = api.get("auditor", f"/api/instances/{case_id}/history").json()
+    recomputed = [e for e in history if e["type"] == "timers_recomputed"]
+    assert recomputed[0]["payload"]["reason"] == "kz.toml 2024 corrected"
+    assert [e for e in history if e["type"] == "timer_rearmed"] == []  # same calendar: same instants
+    assert api.get("auditor", f"/api/instances/{case_id}").json()["tasks"][0]["due_at"] == "2024-03-29T19:00:00Z"

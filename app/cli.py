@@ -162,27 +162,11 @@ def cmd_timers_fire_due(args: argparse.Namespace) -> int:
 
 
 def cmd_timers_rearm(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
     from app.calendar import default_calendar
-    from app.db.models import Timer
-    from app.db.session import begin_write
-    from app.services import cases
+    from app.services.timers import rearm_cases
 
-    factory = _sessionmaker()
-    with factory() as session:
-        query = select(Timer.instance_id).where(Timer.status == "armed").distinct()
-        if args.case:
-            query = query.where(Timer.instance_id == args.case)
-        instance_ids = list(session.scalars(query))
-    version = default_calendar().version
-    for instance_id in instance_ids:
-        with factory() as session:
-            begin_write(session)
-            instance = cases.lock(session, instance_id)
-            event = cases.Event("timers_recomputed", {"calendar_version": version, "reason": args.reason})
-            cases.rearm(session, instance, None, "cli", SystemClock(), event)
-    print(f"recomputed the armed timers of {len(instance_ids)} case(s) with calendar {version[:12]}")
+    count = rearm_cases(_sessionmaker(), SystemClock(), args.reason, args.case)
+    print(f"recomputed the armed timers of {count} case(s) with calendar {default_calendar().version[:12]}")
     return 0
 
 

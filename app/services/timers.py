@@ -206,6 +206,30 @@ def _record_failure(factory: sessionmaker[Session], instance_id: str, now: datet
         session.commit()
 
 
+def rearm_cases(
+    factory: sessionmaker[Session], clock: Clock, reason: str, instance_id: str | None = None, stale_only: bool = False
+) -> int:
+    """Recompute armed timers (all, one case's, or those computed with another calendar version);
+    each case in its own transaction, audited as `timers_recomputed` (+ `timer_rearmed` where moved)."""
+    from app.services import cases
+
+    version = default_calendar().version
+    with factory() as session:
+        query = select(Timer.instance_id).where(Timer.status == "armed").distinct()
+        if instance_id:
+            query = query.where(Timer.instance_id == instance_id)
+        if stale_only:
+            query = query.where(Timer.calendar_version != version)
+        instance_ids = list(session.scalars(query))
+    for case_id in instance_ids:
+        with factory() as session:
+            begin_write(session)
+            instance = cases.lock(session, case_id)
+            event = cases.Event("timers_recomputed", {"calendar_version": version, "reason": reason})
+            cases.rearm(session, instance, None, TIMER_ACTOR, clock, event)
+    return len(instance_ids)
+
+
 def next_due(factory: sessionmaker[Session]) -> datetime | None:
     with factory() as session:
         return session.scalar(select(func.min(Timer.due_at)).where(Timer.status == "armed"))
@@ -216,6 +240,12 @@ def run_worker(
 ) -> None:
     """Fire due timers until stopped; sleep until the next due instant or the poll interval."""
     stop = stop or threading.Event()
+    try:
+        moved = rearm_cases(factory, clock, "the calendar file changed", stale_only=True)
+        if moved:
+            log.info("re-armed the timers of %d case(s) computed with an older calendar", moved)
+    except Exception:
+        log.exception("timer worker: re-arming timers of an older calendar failed; will fire as armed")
     while not stop.is_set():
         try:
             fire_due(factory, clock)

@@ -184,3 +184,31 @@ def test_rearm_after_a_calendar_change_is_audited(api, prepared_db) -> None:  # 
     assert recomputed[0]["payload"]["reason"] == "kz.toml 2024 corrected"
     assert [e for e in history if e["type"] == "timer_rearmed"] == []  # same calendar: same instants
     assert api.get("auditor", f"/api/instances/{case_id}").json()["tasks"][0]["due_at"] == "2024-03-29T19:00:00Z"
+
+
+def test_a_worker_recomputes_timers_of_an_older_calendar_on_start(api, prepared_db, clock) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import update
+
+    from app.api.app import create_app
+    from app.config import Settings
+    from app.db.models import Timer
+    from app.db.session import make_engine, make_sessionmaker
+    from tests.flow import register
+
+    case_id = register(api)["id"]
+    engine = make_engine(prepared_db)
+    with make_sessionmaker(engine)() as session:  # as if armed under last year's kz.toml
+        session.execute(update(Timer).values(calendar_version="0" * 64))
+        session.commit()
+    engine.dispose()
+    settings = Settings(database_url=prepared_db, timer_worker="in-process", timer_poll_seconds=0.05)
+    with TestClient(create_app(settings, clock=clock)):
+        deadline = time.monotonic() + 20
+        types: list[str] = []
+        while time.monotonic() < deadline and "timers_recomputed" not in types:  # waits for the worker thread
+            types = [e["type"] for e in api.get("auditor", f"/api/instances/{case_id}/history").json()]
+            time.sleep(0.05)
+    assert "timers_recomputed" in types

@@ -212,3 +212,58 @@ def test_a_worker_recomputes_timers_of_an_older_calendar_on_start(api, prepared_
             types = [e["type"] for e in api.get("auditor", f"/api/instances/{case_id}/history").json()]
             time.sleep(0.05)
     assert "timers_recomputed" in types
+
+
+def _race_once(api, factory, clock) -> None:  # type: ignore[no-untyped-def]
+    """An officer completes the governed task while a worker fires its deadline, at the same instant."""
+    import threading
+
+    from app.services.timers import fire_due
+
+    clock.set(datetime(2024, 3, 19, 4, 0, tzinfo=UTC))
+    api._tokens.clear()
+    case = api.post("mfa.officer", "/api/processes/race1/instances", json={"data": {"received_on": "2024-03-19"}})
+    case_id, task_id = case.json()["id"], case.json()["tasks"][0]["id"]
+    clock.set(datetime(2024, 3, 29, 19, 0, tzinfo=UTC))  # the instant: both may act now
+    api._tokens.clear()
+    headers = api.headers("mfa.officer")
+    barrier, results = threading.Barrier(2), {}
+
+    def officer() -> None:
+        barrier.wait()
+        results["complete"] = api.client.post(
+            f"/api/tasks/{task_id}/complete", headers=headers, json={"data": {}}
+        ).status_code
+
+    def worker() -> None:
+        barrier.wait()
+        results["woke"] = fire_due(factory, clock).cases_woken
+
+    threads = [threading.Thread(target=officer), threading.Thread(target=worker)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert results["complete"] == 200  # a non-interrupting deadline never takes the act away
+    history = api.get("auditor", f"/api/instances/{case_id}/history").json()
+    completed = [e for e in history if e["type"] == "task_completed"]
+    breached = [e for e in history if e["type"] == "deadline_breached"]
+    assert len(completed) == 1 and len(breached) == 1  # at the instant the deadline has passed, once
+    assert completed[0]["payload"]["late"] is True
+    assert [e["seq"] for e in history] == list(range(1, len(history) + 1))
+
+
+def test_a_deadline_firing_while_the_officer_completes_has_one_consistent_outcome(api, prepared_db, clock) -> None:  # type: ignore[no-untyped-def]
+    from app.db.session import make_engine, make_sessionmaker
+
+    task = user_task(
+        "forward", boundary_timer="add_working_days(received_on, 5)", interrupting=False, time_date=True, deadline="D1"
+    )
+    files = [("file", ("race.bpmn", diagram("race1", [("forward", task)]), "application/xml"))]
+    assert api.post("analyst", "/api/definitions", files=files).status_code == 201
+    engine = make_engine(prepared_db)
+    try:
+        for _ in range(4):
+            _race_once(api, make_sessionmaker(engine), clock)
+    finally:
+        engine.dispose()

@@ -1,0 +1,337 @@
+"""Timer benchmark: many boundary timers due at one instant, fired by `python -m app worker` processes.
+
+    .venv/bin/python bench/timers.py                      # fresh temp SQLite database, 10,000 timers, 1 worker
+    .venv/bin/python bench/timers.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres --workers 3
+
+What it does (see bench/README.md, "## Timers"):
+
+1. A fresh database (temp SQLite file, or a scratch PostgreSQL database created on the server named by
+   --database-url and dropped afterwards): `python -m app migrate`, `seed-demo`.
+2. Deploys a one-task diagram whose task carries a non-interrupting boundary timer with the `timeDate`
+   expression `due` (an ISO instant given in each case's start data), as in tests/test_workers.py.
+3. Starts a few calibration cases (due in a day; they never fire) to time a start, then picks one due
+   instant = now + estimated start time of all cases + --lead seconds, and starts --timers cases through
+   app.services with that instant, so that all timers come due at the same moment.
+4. Starts --workers `python -m app worker --poll <poll>` processes before the due instant (they are idle
+   when it comes), waits until every timer has fired, and stops them.
+5. Prints: time from the due instant until the last timer fired (from `timer.fired_at`, and as seen by the
+   polling of this script), fired timers/s, and the firing lag (fired_at - due_at) p50/p95/max.
+
+Every loop is bounded; the workers are stopped (then killed) on the way out, also on errors and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from tests.bpmn_builder import diagram, user_task  # noqa: E402
+
+KEY = "bench_timers"
+CALIBRATION = 30  # cases started (due in a day) to time one start before picking the due instant
+MAX_WAIT_S = 1800.0  # give up waiting for the timers to fire after this long past the due instant
+
+# Targets from the issue (3).
+TARGET_ONE_WORKER_S = 20.0  # one worker fires 10,000 due timers within 20 s
+TARGET_ONE_WORKER_N = 10_000
+TARGET_SPEEDUP = 2.0  # 3 workers on PostgreSQL at least 2x faster than one
+TARGET_LAG_P95_S = 1.0  # fired_at - due_at p95 under the default poll interval
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return math.nan
+    s = sorted(values)
+    pos = (len(s) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# -- database --------------------------------------------------------------------------------------
+@contextmanager
+def scratch_database(url: str | None) -> Iterator[str]:
+    """A fresh database: a temp SQLite file, or a new database on the PostgreSQL server of `url`."""
+    if not url:
+        tmp = Path(tempfile.mkdtemp(prefix="kz-bench-timers-"))
+        try:
+            yield f"sqlite:///{tmp / 'bench.db'}"
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and Path(parsed.database).exists():
+            raise SystemExit(f"{parsed.database} exists; name a new file, the benchmark needs an empty database")
+        yield url
+        return
+    name = f"kz_bench_timers_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield parsed.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    if r.returncode != 0:
+        raise SystemExit(f"python -m app {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+
+
+# -- cases -----------------------------------------------------------------------------------------
+def deploy(factory, clock) -> None:  # type: ignore[no-untyped-def]
+    from app.services import definitions
+
+    task = user_task("forward", boundary_timer="due", interrupting=False, time_date=True, deadline="D1")
+    with factory() as session:
+        definitions.deploy(session, diagram(KEY, [("forward", task)]), "bench_timers.bpmn", {}, "bench", clock)
+
+
+def start_cases(factory, clock, count: int, due: datetime, prefix: str) -> float:  # type: ignore[no-untyped-def]
+    """Start `count` cases whose timer is due at `due`; returns the seconds it took."""
+    from app.db.models import User
+    from app.db.session import begin_write
+    from app.services import auth, cases, definitions
+
+    with factory() as session:
+        admin = session.scalar(select(User).where(User.username == "admin"))
+        if admin is None:
+            raise SystemExit("seed-demo did not create the admin user")
+        principal = auth.principal_of(admin)
+    data = {"due": due.isoformat()}
+    t0 = time.monotonic()
+    for i in range(count):
+        with factory() as session:
+            begin_write(session)
+            definition = definitions.get_definition(session, KEY)
+            cases.start(session, definition, f"{prefix}-{i:05d}", dict(data), principal, clock)
+    return time.monotonic() - t0
+
+
+def count_timers(factory, due: datetime, status: str) -> int:  # type: ignore[no-untyped-def]
+    from app.db.models import Timer
+
+    with factory() as session:
+        return session.scalar(select(func.count()).where(Timer.due_at == due, Timer.status == status)) or 0
+
+
+def timer_rows(factory, due: datetime) -> list[tuple[datetime, datetime | None, str]]:  # type: ignore[no-untyped-def]
+    from app.db.models import Timer
+
+    with factory() as session:
+        return [
+            (_utc(d), _utc(f) if f else None, s)
+            for d, f, s in session.execute(
+                select(Timer.due_at, Timer.fired_at, Timer.status).where(Timer.due_at == due)
+            )
+        ]
+
+
+# -- workers ---------------------------------------------------------------------------------------
+def spawn_worker(database_url: str, poll: float, log_path: Path) -> subprocess.Popen[bytes]:
+    log = log_path.open("ab")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app", "worker", "--poll", str(poll)],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": database_url},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        log.close()
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for w in workers:
+        if w.poll() is None:
+            w.send_signal(signal.SIGTERM)
+    for w in workers:
+        try:
+            w.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            w.kill()
+            w.wait(timeout=15)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of one process so far; Linux /proc, NaN elsewhere or once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- the run ---------------------------------------------------------------------------------------
+def run(args: argparse.Namespace) -> dict[str, object]:
+    from app.clock import SystemClock
+    from app.db.session import make_engine, make_sessionmaker
+
+    clock = SystemClock()
+    results: dict[str, object] = {}
+    with scratch_database(args.database_url) as url:
+        backend = url.split(":", 1)[0].split("+", 1)[0]
+        results["backend"] = backend
+        env = {**os.environ, "DATABASE_URL": url, "DEMO_PASSWORD": secrets.token_urlsafe(12)}
+        run_cli(["migrate"], env)
+        run_cli(["seed-demo"], env)
+        engine = make_engine(url)
+        factory = make_sessionmaker(engine)
+        logs = Path(tempfile.mkdtemp(prefix="kz-bench-timers-logs-"))
+        workers: list[subprocess.Popen[bytes]] = []
+        try:
+            deploy(factory, clock)
+            far = clock.now() + timedelta(days=1)
+            per_start = start_cases(factory, clock, CALIBRATION, far, "CAL") / CALIBRATION
+            estimate = per_start * args.timers * 1.3 + 5.0
+            due = (clock.now() + timedelta(seconds=estimate + args.lead)).replace(microsecond=0)
+            print(
+                f"{backend}: starting {args.timers} cases (~{per_start * 1000:.1f} ms each), all due at "
+                f"{due.isoformat()} ({(due - clock.now()).total_seconds():.0f} s from now)",
+                flush=True,
+            )
+            took = start_cases(factory, clock, args.timers, due, "T")
+            results["start_s"], results["start_ms_each"] = took, took / args.timers * 1000
+            armed = count_timers(factory, due, "armed")
+            results["armed_before_due"] = armed
+            left = (due - clock.now()).total_seconds()
+            if left < 2.0:
+                print(f"WARNING: the cases took longer to start than planned; {left:.1f} s left before due", flush=True)
+            workers = [spawn_worker(url, args.poll, logs / f"worker{n}.log") for n in range(args.workers)]
+            cpu0 = {w.pid: cpu_seconds(w.pid) for w in workers}
+            # Bounded wait for the due instant; the workers sit idle meanwhile.
+            while clock.now() < due and (due - clock.now()).total_seconds() < estimate + args.lead + 60:
+                if any(w.poll() is not None for w in workers):
+                    raise SystemExit("a worker exited before the due instant; logs in " + str(logs))
+                time.sleep(min(0.05, max(0.0, (due - clock.now()).total_seconds())))
+            cpu_at_due = {w.pid: cpu_seconds(w.pid) for w in workers}
+            seen_done: float | None = None
+            deadline = time.monotonic() + MAX_WAIT_S
+            while time.monotonic() < deadline:
+                if count_timers(factory, due, "armed") == 0:
+                    seen_done = (clock.now() - due).total_seconds()
+                    break
+                if any(w.poll() is not None for w in workers):
+                    raise SystemExit("a worker exited on its own; logs in " + str(logs))
+                time.sleep(0.1)
+            cpu_end = {w.pid: cpu_seconds(w.pid) for w in workers}
+            stop_workers(workers)
+            rows = timer_rows(factory, due)
+            fired = [f for _, f, s in rows if s == "fired" and f is not None]
+            lags = [(f - due).total_seconds() for f in fired]
+            results.update(
+                timers=args.timers,
+                workers=args.workers,
+                poll=args.poll,
+                fired=len(fired),
+                failed=sum(1 for _, _, s in rows if s == "failed"),
+                still_armed=sum(1 for _, _, s in rows if s == "armed"),
+                seen_done_s=seen_done,
+                last_fired_s=max(lags) if lags else math.nan,
+                first_fired_s=min(lags) if lags else math.nan,
+                lag_p50=percentile(lags, 0.5),
+                lag_p95=percentile(lags, 0.95),
+                lag_max=max(lags) if lags else math.nan,
+                idle_cpu_s=sum(cpu_at_due[p] - cpu0[p] for p in cpu0),
+                worker_cpu_s=sum(cpu_end[p] - cpu_at_due[p] for p in cpu0),
+                tracebacks=sum(p.read_text(errors="replace").count("Traceback") for p in logs.glob("*.log")),
+            )
+            span = results["last_fired_s"]
+            results["per_s"] = len(fired) / span if isinstance(span, float) and span > 0 else math.nan
+        finally:
+            for w in workers:
+                if w.poll() is None:
+                    w.kill()
+                    w.wait(timeout=15)
+            engine.dispose()
+            shutil.rmtree(logs, ignore_errors=True)
+    return results
+
+
+def report(r: dict[str, object]) -> None:
+    n, w = r["timers"], r["workers"]
+    print()
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"backend {r['backend']}, {n} timers due at one instant, {w} worker(s), --poll {r['poll']}")
+    rows = [
+        ("cases started (s / ms each)", f"{r['start_s']:.1f} / {r['start_ms_each']:.2f}"),
+        ("timers armed before due", f"{r['armed_before_due']}"),
+        ("fired / failed / still armed", f"{r['fired']} / {r['failed']} / {r['still_armed']}"),
+        ("due -> first fired (s)", f"{r['first_fired_s']:.2f}"),
+        ("due -> last fired, fired_at (s)", f"{r['last_fired_s']:.2f}"),
+        ("due -> none armed, polled (s)", f"{r['seen_done_s']:.2f}" if r["seen_done_s"] is not None else "timeout"),
+        ("timers fired per second", f"{r['per_s']:.0f}"),
+        ("lag fired_at - due_at p50 (s)", f"{r['lag_p50']:.2f}"),
+        ("lag p95 (s)", f"{r['lag_p95']:.2f}"),
+        ("lag max (s)", f"{r['lag_max']:.2f}"),
+        ("worker CPU while idle before due (s)", f"{r['idle_cpu_s']:.2f}"),
+        ("worker CPU while firing (s, all workers)", f"{r['worker_cpu_s']:.1f}"),
+        ("Tracebacks in worker logs", f"{r['tracebacks']}"),
+    ]
+    for label, value in rows:
+        print(f"  {label:<44} {value:>14}")
+    print("targets")
+    if w == 1:
+        limit = TARGET_ONE_WORKER_S * float(n) / TARGET_ONE_WORKER_N  # type: ignore[arg-type]
+        ok = float(r["last_fired_s"]) <= limit  # type: ignore[arg-type]
+        print(
+            f"  {'PASS' if ok else 'MISS'}  one worker: {n} timers within {limit:.1f} s "
+            f"(20 s per 10,000): {r['last_fired_s']:.2f} s"
+        )
+    ok = float(r["lag_p95"]) <= TARGET_LAG_P95_S  # type: ignore[arg-type]
+    print(f"  {'PASS' if ok else 'MISS'}  lag p95 <= {TARGET_LAG_P95_S:.0f} s: {r['lag_p95']:.2f} s")
+    if w > 1:
+        print(f"  (compare 'due -> last fired' with a 1-worker run on the same backend: target >= {TARGET_SPEEDUP}x)")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--database-url", help="PostgreSQL server to create a scratch database on (default: temp SQLite)")
+    p.add_argument("--timers", type=int, default=10_000, help="cases, one timer each, all due at once (default 10000)")
+    p.add_argument("--workers", type=int, default=1, help="`python -m app worker` processes (default 1)")
+    p.add_argument("--poll", type=float, default=1.0, help="the workers' --poll seconds (default 1, the CLI default)")
+    p.add_argument("--lead", type=float, default=20.0, help="seconds between the last start and the due instant")
+    args = p.parse_args()
+    if args.timers < 1 or args.workers < 1:
+        p.error("--timers and --workers must be at least 1")
+    report(run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

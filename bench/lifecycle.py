@@ -29,7 +29,6 @@ import math
 import os
 import platform
 import secrets
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -49,6 +48,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from common import run_cli, scratch_database  # noqa: E402
 
 from tests.flow import FORMS, REGISTRATION, actor_for  # noqa: E402  (the demo users' forms and actors)
 
@@ -219,45 +219,6 @@ def bench_engine(iterations: int, chapter_cases: int) -> Recorder:
 
 
 # -- database and server ---------------------------------------------------------------------------
-@contextmanager
-def scratch_database(url: str | None) -> Iterator[str]:
-    """A fresh database: a temp SQLite file, or a new database on the PostgreSQL server of `url`."""
-    if not url:
-        tmp = Path(tempfile.mkdtemp(prefix="kz-bench-"))
-        try:
-            yield f"sqlite:///{tmp / 'bench.db'}"
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and Path(parsed.database).exists():
-            raise SystemExit(f"{parsed.database} exists; name a new file, the benchmark needs an empty database")
-        yield url
-        return
-    name = f"kz_bench_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield parsed.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def run_cli(args: list[str], env: dict[str, str]) -> None:
-    r = subprocess.run(
-        [sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    if r.returncode != 0:
-        raise SystemExit(f"python -m app {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-
-
 def process_cpu_seconds(pid: int) -> float:
     """CPU seconds (user + system) of a process and its direct children (uvicorn's workers); Linux /proc."""
     tick = os.sysconf("SC_CLK_TCK")

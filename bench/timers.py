@@ -33,8 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,6 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from common import run_cli  # noqa: E402
+from common import scratch_database as _scratch  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from tests.bpmn_builder import diagram, user_task  # noqa: E402
@@ -72,45 +72,6 @@ def _utc(value: datetime) -> datetime:
 
 
 # -- database --------------------------------------------------------------------------------------
-@contextmanager
-def scratch_database(url: str | None) -> Iterator[str]:
-    """A fresh database: a temp SQLite file, or a new database on the PostgreSQL server of `url`."""
-    if not url:
-        tmp = Path(tempfile.mkdtemp(prefix="kz-bench-timers-"))
-        try:
-            yield f"sqlite:///{tmp / 'bench.db'}"
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and Path(parsed.database).exists():
-            raise SystemExit(f"{parsed.database} exists; name a new file, the benchmark needs an empty database")
-        yield url
-        return
-    name = f"kz_bench_timers_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield parsed.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def run_cli(args: list[str], env: dict[str, str]) -> None:
-    r = subprocess.run(
-        [sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    if r.returncode != 0:
-        raise SystemExit(f"python -m app {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-
-
 # -- cases -----------------------------------------------------------------------------------------
 def deploy(factory, clock) -> None:  # type: ignore[no-untyped-def]
     from app.services import definitions
@@ -203,7 +164,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
     clock = SystemClock()
     results: dict[str, object] = {}
-    with scratch_database(args.database_url) as url:
+    with _scratch(args.database_url, "bench_timers") as url:
         backend = url.split(":", 1)[0].split("+", 1)[0]
         results["backend"] = backend
         env = {**os.environ, "DATABASE_URL": url, "DEMO_PASSWORD": secrets.token_urlsafe(12)}
@@ -335,3 +296,4 @@ def main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+

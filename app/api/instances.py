@@ -3,10 +3,12 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Response
+from pydantic import ValidationError
 
 from app.api.deps import ClockDep, PageDep, PrincipalDep, SessionDep
-from app.api.schemas import AuditEventOut, InstanceOut, MessageIn, audit_out, case_out
-from app.services import cases
+from app.api.schemas import AuditEventOut, ExtensionIn, InstanceOut, MessageIn, audit_out, case_out
+from app.services import cases, communications
+from app.services.errors import Invalid
 
 router = APIRouter(prefix="/api/instances", tags=["instances"])
 
@@ -49,6 +51,18 @@ def history(instance_id: str, session: SessionDep, principal: PrincipalDep) -> l
 def send_message(
     instance_id: str, name: str, body: MessageIn, session: SessionDep, clock: ClockDep, principal: PrincipalDep
 ) -> InstanceOut:
-    """Deliver a BPMN message to the case, e.g. `ohchr_published` (MFA officers record outside events)."""
+    """Deliver a BPMN message to the case, e.g. `ohchr_published` (MFA officers record outside events).
+
+    `deadline_extended` (`{"reply_deadline", "note"}`) is the same as
+    POST /api/communications/{id}/deadline-extension: D2 moves and its timer is re-armed."""
+    if name == "deadline_extended":
+        try:
+            extension = ExtensionIn.model_validate(body.data)
+        except ValidationError as exc:
+            raise Invalid([{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]) from exc
+        instance = communications.extend_deadline(
+            session, instance_id, extension.reply_deadline, extension.note, principal, clock
+        )
+        return case_out(cases.view(session, principal, instance))
     instance = cases.send_message(session, instance_id, name, body.data, principal, clock)
     return case_out(cases.view(session, principal, instance))

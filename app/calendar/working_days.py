@@ -16,6 +16,7 @@ Counting follows the Civil Code: a period starts the day after the event and end
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -260,8 +261,12 @@ class WorkingDayCalendar:
 
 @lru_cache(maxsize=1)
 def default_calendar() -> WorkingDayCalendar:
-    """The calendar from the shipped kz.toml, loaded (and validated) once per process."""
-    return WorkingDayCalendar()
+    """The calendar from the shipped kz.toml (or CALENDAR_FILE), loaded and validated once per process.
+
+    CALENDAR_COUNT_EVENT_DAY=true makes the event's own day count (the Civil Code default does not)."""
+    path = os.environ.get("CALENDAR_FILE")
+    count_event_day = os.environ.get("CALENDAR_COUNT_EVENT_DAY", "false").strip().lower() in ("1", "true", "yes")
+    return WorkingDayCalendar(Path(path) if path else None, count_event_day=count_event_day)
 
 
 def as_date(value: date | str) -> date:

@@ -164,6 +164,16 @@ def test_an_extension_moves_the_reply_deadline_d2(api) -> None:  # type: ignore[
         "mfa.officer", f"/api/communications/{case_id}/deadline-extension", json={"reply_deadline": "2024-01-01"}
     )
     assert r.status_code == 422
+    # The same as a BPMN-style message, as special procedures' letters are recorded.
+    r = api.post(
+        "mfa.officer",
+        f"/api/instances/{case_id}/messages/deadline_extended",
+        json={"data": {"reply_deadline": "2024-07-01", "note": "second extension"}},
+    )
+    assert r.status_code == 200, r.text
+    assert open_task(api, case_id, "draft_reply")["due_at"] == "2024-07-01T19:00:00Z"
+    r = api.post("mfa.officer", f"/api/instances/{case_id}/messages/deadline_extended", json={"data": {"when": "soon"}})
+    assert r.status_code == 422
 
 
 def test_rearm_after_a_calendar_change_is_audited(api, prepared_db) -> None:  # type: ignore[no-untyped-def]

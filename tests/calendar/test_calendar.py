@@ -388,3 +388,17 @@ def test_missing_schema_is_rejected(tmp_path: Path) -> None:
     path.write_text(HEAD.replace("schema = 1\n", ""), encoding="utf-8")
     with pytest.raises(CalendarError, match="schema"):
         WorkingDayCalendar(path)
+
+
+def test_the_event_day_setting_comes_from_the_environment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.calendar import default_calendar
+
+    default_calendar.cache_clear()
+    monkeypatch.setenv("CALENDAR_COUNT_EVENT_DAY", "true")
+    try:
+        # Tuesday 19 March 2024 counts as day 1: 19, 20, 26, 27, 28 (Nauryz 21-22 and 25 March are off).
+        assert default_calendar().add_working_days(date(2024, 3, 19), 5) == date(2024, 3, 28)
+    finally:
+        monkeypatch.delenv("CALENDAR_COUNT_EVENT_DAY")
+        default_calendar.cache_clear()
+    assert default_calendar().add_working_days(date(2024, 3, 19), 5) == date(2024, 3, 29)

@@ -7,11 +7,10 @@ from app.engine.definitions import (
     ParsedDefinition,
     Problem,
     inspect_bpmn,
-    main_process_id,
-    referenced_forms,
+    read_bpmn,
 )
 from app.engine.errors import EngineError, NotWaitingForMessage, TaskNotReady
-from app.engine.runtime import ArmedTimer, Case, LoadedDefinition, ReadyTask, register_helper
+from app.engine.runtime import ArmedTimer, Case, LoadedDefinition, ReadyTask
 from app.engine.runtime import definitions as definitions_cache
 
 __all__ = [
@@ -28,7 +27,5 @@ __all__ = [
     "TaskNotReady",
     "definitions_cache",
     "inspect_bpmn",
-    "main_process_id",
-    "referenced_forms",
-    "register_helper",
+    "read_bpmn",
 ]

@@ -81,6 +81,29 @@ class ParsedDefinition:
     form_keys: set[str]
     messages: set[str]
     start_lanes: set[str] = field(default_factory=set)
+    # What SpiffWorkflow's parser built while validating: kept, so a loaded definition is parsed once.
+    spec: Any = field(default=None, repr=False)
+    subprocess_specs: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class BpmnFile:
+    """An uploaded file read once: its tree, its key (if it has a single main process) and its forms."""
+
+    root: etree._Element
+    key: str | None
+    form_names: frozenset[str]
+
+
+def read_bpmn(content: bytes) -> BpmnFile:
+    """Parse untrusted BPMN bytes (raises DefinitionError when not even well-formed XML)."""
+    root = parse_xml(content)
+    main = _main_process(root)
+    names = frozenset(
+        prop.get("value", "")
+        for prop in root.xpath("//spiffworkflow:property[@name='formJsonSchemaFilename']", namespaces=NS)
+    )
+    return BpmnFile(root, main.get("id") if main is not None else None, names)
 
 
 @lru_cache(maxsize=1)
@@ -183,9 +206,9 @@ def check_form_schema(name: str, schema: Any) -> list[str]:
     return []
 
 
-def inspect_bpmn(content: bytes, file_name: str, forms: Mapping[str, Any]) -> ParsedDefinition:
+def inspect_bpmn(source: bytes | BpmnFile, file_name: str, forms: Mapping[str, Any]) -> ParsedDefinition:
     """Validate a BPMN file against everything we know; raise DefinitionError listing all problems."""
-    root = parse_xml(content)
+    root = (source if isinstance(source, BpmnFile) else read_bpmn(source)).root
     problems: list[Problem] = []
 
     schema = _xsd()
@@ -268,7 +291,7 @@ def inspect_bpmn(content: bytes, file_name: str, forms: Mapping[str, Any]) -> Pa
     if problems:
         raise DefinitionError(problems)
 
-    _spiff_parse(root, file_name, main.get("id"), problems)
+    spec, subprocess_specs = _spiff_parse(root, file_name, main.get("id"), problems)
     if problems:
         raise DefinitionError(problems)
 
@@ -280,6 +303,8 @@ def inspect_bpmn(content: bytes, file_name: str, forms: Mapping[str, Any]) -> Pa
         form_keys=form_keys,
         messages={m for m in messages if m},
         start_lanes={lane for lane in start_lanes if lane},
+        spec=spec,
+        subprocess_specs=subprocess_specs,
     )
 
 
@@ -287,20 +312,6 @@ def _main_process(root: etree._Element) -> etree._Element | None:
     called = {c.get("calledElement") for c in root.xpath("//bpmn:callActivity", namespaces=NS)}
     mains = [p for p in root.xpath("./bpmn:process[@isExecutable='true']", namespaces=NS) if p.get("id") not in called]
     return mains[0] if len(mains) == 1 else None
-
-
-def main_process_id(content: bytes) -> str | None:
-    """The definition key of a file (raises DefinitionError when it is not even well-formed)."""
-    main = _main_process(parse_xml(content))
-    return main.get("id") if main is not None else None
-
-
-def referenced_forms(content: bytes) -> set[str]:
-    root = parse_xml(content)
-    return {
-        prop.get("value", "")
-        for prop in root.xpath("//spiffworkflow:property[@name='formJsonSchemaFilename']", namespaces=NS)
-    }
 
 
 def _participant_name(root: etree._Element, process_id: str) -> str | None:
@@ -399,14 +410,14 @@ def new_parser() -> SpiffBpmnParser:
     return SpiffBpmnParser()
 
 
-def _spiff_parse(root: etree._Element, file_name: str, key: str, problems: list[Problem]) -> None:
+def _spiff_parse(root: etree._Element, file_name: str, key: str, problems: list[Problem]) -> tuple[Any, dict[str, Any]]:
     parser = new_parser()
     try:
         parser.add_bpmn_xml(root, file_name)
-        parser.get_spec(key)
-        parser.get_subprocess_specs(key)
+        return parser.get_spec(key), parser.get_subprocess_specs(key)
     except ValidationException as exc:
         line = exc.line_number or _line(root, exc.id)
         problems.append(Problem(str(exc).splitlines()[0], exc.id or None, line or None))
     except Exception as exc:  # the library raises plain errors on some malformed input
         problems.append(Problem(f"the engine could not read the diagram: {exc}"))
+    return None, {}

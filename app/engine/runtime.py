@@ -27,7 +27,7 @@ from SpiffWorkflow.util.task import TaskState
 from app.calendar import add_working_days_iso, as_date, default_calendar
 from app.clock import Clock
 from app.engine.clock_bridge import EngineContext, engine_context
-from app.engine.definitions import HumanTaskSpec, ParsedDefinition, inspect_bpmn, new_parser, parse_xml
+from app.engine.definitions import HumanTaskSpec, ParsedDefinition, inspect_bpmn
 from app.engine.errors import EngineError, NotWaitingForMessage, TaskNotReady
 from app.engine.sandbox import RestrictedEnvironment, SandboxError
 from app.engine.serializer import dump_state, load_state
@@ -41,13 +41,6 @@ def end_of_day(day: Any) -> str:
 
 # What diagram expressions may call besides the built-in whitelist.
 _HELPERS: dict[str, Callable[..., Any]] = {"add_working_days": add_working_days_iso, "end_of_day": end_of_day}
-
-
-def register_helper(name: str, function: Callable[..., Any]) -> None:
-    """Expose a function to diagram expressions (e.g. the calendar's add_working_days)."""
-    _HELPERS[name] = function
-    global _script_engine
-    _script_engine = PythonScriptEngine(environment=RestrictedEnvironment(dict(_HELPERS)))
 
 
 _script_engine = PythonScriptEngine(environment=RestrictedEnvironment(dict(_HELPERS)))
@@ -97,10 +90,8 @@ class LoadedDefinition:
     def __init__(self, content: bytes, file_name: str, forms: Mapping[str, Any]) -> None:
         self.forms: dict[str, Any] = dict(forms)
         self.info: ParsedDefinition = inspect_bpmn(content, file_name, forms)
-        parser = new_parser()
-        parser.add_bpmn_xml(parse_xml(content), file_name)
-        self.spec = parser.get_spec(self.info.key)
-        self.subprocess_specs = parser.get_subprocess_specs(self.info.key)
+        self.spec = self.info.spec
+        self.subprocess_specs = self.info.subprocess_specs
         for spec in (self.spec, *self.subprocess_specs.values()):
             _make_shareable(spec)
 

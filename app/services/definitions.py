@@ -22,8 +22,7 @@ from app.engine import (
     ParsedDefinition,
     definitions_cache,
     inspect_bpmn,
-    main_process_id,
-    referenced_forms,
+    read_bpmn,
 )
 from app.services.errors import Conflict, Invalid, NotFound
 
@@ -76,15 +75,14 @@ def deploy(
         raise Invalid([{"field": "file", "message": "the file name is longer than 255 characters; rename it"}])
     begin_write(session)
     try:
-        wanted = referenced_forms(content)
-        key = main_process_id(content)
-        previous = latest(session, key) if key else None
-        bundle = {name: forms[name] for name in wanted if name in forms}
+        document = read_bpmn(content)  # read once: key, form names, then the full check on the same tree
+        previous = latest(session, document.key) if document.key else None
+        bundle = {name: forms[name] for name in document.form_names if name in forms}
         if previous is not None:
-            for name in wanted:
+            for name in document.form_names:
                 if name not in bundle and name in previous.forms:
                     bundle[name] = previous.forms[name]
-        info = inspect_bpmn(content, file_name, bundle)
+        info = inspect_bpmn(document, file_name, bundle)
     except DefinitionError as exc:
         session.rollback()
         raise Invalid([p.as_dict() for p in exc.problems]) from exc

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from app.api import auth, calendar, communications, definitions, health, instances, processes, schemas, tasks
+from app.api import auth, calendar, communications, definitions, health, instances, processes, tasks
 from app.api.guard import RequestGuard
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
@@ -77,7 +77,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, eng
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
-    schemas.use_clock(app.state.clock)
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.principals = PrincipalCache(ttl_seconds=settings.auth_cache_seconds)

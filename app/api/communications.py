@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/communications", tags=["communications"])
 def register(body: CommunicationIn, session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> InstanceOut:
     """Register a communication received from UN special procedures and start its case (MFA officers)."""
     instance = communications.register(session, communications.Registration(**body.model_dump()), principal, clock)
-    return case_out(cases.view(session, principal, instance))
+    return case_out(cases.view(session, principal, instance), clock.now())
 
 
 @router.post(
@@ -31,4 +31,4 @@ def extend(
 ) -> InstanceOut:
     """Special procedures granted more time: the reply deadline (D2) moves and its timer is re-armed."""
     instance = communications.extend_deadline(session, instance_id, body.reply_deadline, body.note, principal, clock)
-    return case_out(cases.view(session, principal, instance))
+    return case_out(cases.view(session, principal, instance), clock.now())

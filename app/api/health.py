@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from functools import lru_cache
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app.api.schemas import HealthOut
+from app.db.migrate import head_revision
 
 router = APIRouter(tags=["health"])
 
@@ -21,10 +20,10 @@ def health(request: Request) -> JSONResponse | HealthOut:
         with_schema = _reachable(request)
         state = "not migrated: run `python -m app migrate`" if with_schema else "unreachable"
         return JSONResponse(status_code=503, content={"status": "unavailable", "database": state})
-    if revision != _head():
+    if revision != head_revision():
         return JSONResponse(
             status_code=503,
-            content={"status": "unavailable", "database": f"at revision {revision}, not {_head()}: migrate"},
+            content={"status": "unavailable", "database": f"at revision {revision}, not {head_revision()}: migrate"},
         )
     return HealthOut(status="ok", database="ok")
 
@@ -36,13 +35,3 @@ def _reachable(request: Request) -> bool:
         return True
     except Exception:
         return False
-
-
-@lru_cache(maxsize=1)
-def _head() -> str | None:
-    from alembic.script import ScriptDirectory
-
-    from app.config import PROJECT_ROOT
-    from app.db.migrate import alembic_config
-
-    return ScriptDirectory.from_config(alembic_config(f"sqlite:///{PROJECT_ROOT}/unused.db")).get_current_head()

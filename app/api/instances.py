@@ -3,12 +3,10 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Response
-from pydantic import ValidationError
 
 from app.api.deps import ClockDep, PageDep, PrincipalDep, SessionDep
-from app.api.schemas import AuditEventOut, ExtensionIn, InstanceOut, MessageIn, audit_out, case_out
-from app.services import cases, communications
-from app.services.errors import Invalid
+from app.api.schemas import AuditEventOut, InstanceOut, MessageIn, audit_out, case_out
+from app.services import cases, messages
 
 router = APIRouter(prefix="/api/instances", tags=["instances"])
 
@@ -17,6 +15,7 @@ router = APIRouter(prefix="/api/instances", tags=["instances"])
 def list_instances(
     response: Response,
     session: SessionDep,
+    clock: ClockDep,
     principal: PrincipalDep,
     page: PageDep,
     business_key: str | None = None,
@@ -28,13 +27,14 @@ def list_instances(
         session, principal, business_key=business_key, status=status, key=key, offset=page.offset, limit=page.page_size
     )
     response.headers["X-Total-Count"] = str(total)
-    return [case_out(v) for v in cases.views(session, principal, rows)]
+    now = clock.now()
+    return [case_out(v, now) for v in cases.views(session, principal, rows)]
 
 
 @router.get("/{instance_id}", response_model=InstanceOut)
-def get_instance(instance_id: str, session: SessionDep, principal: PrincipalDep) -> InstanceOut:
+def get_instance(instance_id: str, session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> InstanceOut:
     instance = cases.get_visible(session, principal, instance_id)
-    return case_out(cases.view(session, principal, instance))
+    return case_out(cases.view(session, principal, instance), clock.now())
 
 
 @router.get("/{instance_id}/history", response_model=list[AuditEventOut])
@@ -55,14 +55,5 @@ def send_message(
 
     `deadline_extended` (`{"reply_deadline", "note"}`) is the same as
     POST /api/communications/{id}/deadline-extension: D2 moves and its timer is re-armed."""
-    if name == "deadline_extended":
-        try:
-            extension = ExtensionIn.model_validate(body.data)
-        except ValidationError as exc:
-            raise Invalid([{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]) from exc
-        instance = communications.extend_deadline(
-            session, instance_id, extension.reply_deadline, extension.note, principal, clock
-        )
-        return case_out(cases.view(session, principal, instance))
-    instance = cases.send_message(session, instance_id, name, body.data, principal, clock)
-    return case_out(cases.view(session, principal, instance))
+    instance = messages.deliver(session, instance_id, name, body.data, principal, clock)
+    return case_out(cases.view(session, principal, instance), clock.now())

@@ -13,4 +13,4 @@ router = APIRouter(prefix="/api/processes", tags=["processes"])
 def start(key: str, body: StartIn, session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> InstanceOut:
     """Start a case of the latest version of `key` (officers of the start lane's organisation, or admins)."""
     instance = cases.start_generic(session, key, body.business_key, body.data, principal, clock)
-    return case_out(cases.view(session, principal, instance))
+    return case_out(cases.view(session, principal, instance), clock.now())

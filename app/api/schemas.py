@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.clock import Clock, SystemClock
 from app.db.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from app.services.calendar import due_view
 from app.services.cases import CaseView
@@ -203,8 +202,9 @@ def definition_out(d: ProcessDefinition) -> DefinitionOut:
     )
 
 
-def task_out(t: HumanTask, business_key: str | None) -> TaskOut:
-    shown = due_view(t.due_at, _now())
+def task_out(t: HumanTask, business_key: str | None, now: datetime) -> TaskOut:
+    """`now` (the request's clock) decides working days left and whether an open task is overdue."""
+    shown = due_view(t.due_at, now)
     return TaskOut(
         due_at=t.due_at,
         due_date=shown["due_date"],
@@ -230,11 +230,11 @@ def task_out(t: HumanTask, business_key: str | None) -> TaskOut:
     )
 
 
-def case_out(view: CaseView) -> InstanceOut:
-    return instance_out(view.instance, view.tasks, view.data)
+def case_out(view: CaseView, now: datetime) -> InstanceOut:
+    return instance_out(view.instance, view.tasks, view.data, now)
 
 
-def instance_out(i: ProcessInstance, tasks: list[HumanTask], data: dict[str, Any]) -> InstanceOut:
+def instance_out(i: ProcessInstance, tasks: list[HumanTask], data: dict[str, Any], now: datetime) -> InstanceOut:
     return InstanceOut(
         id=i.id,
         business_key=i.business_key,
@@ -242,7 +242,7 @@ def instance_out(i: ProcessInstance, tasks: list[HumanTask], data: dict[str, Any
         status=i.status,
         overdue=list(i.overdue or []),
         data=data,
-        tasks=[task_out(t, i.business_key) for t in tasks],
+        tasks=[task_out(t, i.business_key, now) for t in tasks],
         created_at=i.created_at,
         updated_at=i.updated_at,
         completed_at=i.completed_at,
@@ -263,16 +263,3 @@ def audit_out(e: AuditEvent) -> AuditEventOut:
         prev_hash=e.prev_hash,
         hash=e.hash,
     )
-
-
-_clock: Clock = SystemClock()
-
-
-def use_clock(clock: Clock) -> None:
-    """The clock views count 'working days left' and 'overdue' with (the app's clock)."""
-    global _clock
-    _clock = clock
-
-
-def _now() -> datetime:
-    return _clock.now()

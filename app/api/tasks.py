@@ -16,6 +16,7 @@ router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 def inbox(
     response: Response,
     session: SessionDep,
+    clock: ClockDep,
     principal: PrincipalDep,
     page: PageDep,
     instance_id: str | None = None,
@@ -35,27 +36,28 @@ def inbox(
         limit=page.page_size,
     )
     response.headers["X-Total-Count"] = str(total)
-    return [task_out(t, key) for t, key in rows]
+    now = clock.now()
+    return [task_out(t, key, now) for t, key in rows]
 
 
 @router.get("/{task_id}", response_model=TaskDetailOut, responses={404: {"description": "no such task you may see"}})
 def get_task(task_id: str, session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> TaskDetailOut:
     """One task with its form's JSON Schema (organisation choices filled in) and the case's data."""
     d = tasks.detail(session, principal, task_id, clock)
-    base = task_out(d.task, d.instance.business_key).model_dump()
+    base = task_out(d.task, d.instance.business_key, clock.now()).model_dump()
     return TaskDetailOut(**base, form_schema=d.form_schema, can_act=d.can_act, data=d.data)
 
 
 @router.post("/{task_id}/claim", response_model=TaskOut)
 def claim(task_id: str, session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> TaskOut:
-    row = tasks.claim(session, principal, task_id, clock)
-    return task_out(row, tasks.business_key(session, row))
+    row, business_key = tasks.claim(session, principal, task_id, clock)
+    return task_out(row, business_key, clock.now())
 
 
 @router.post("/{task_id}/unclaim", response_model=TaskOut)
 def unclaim(task_id: str, session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> TaskOut:
-    row = tasks.unclaim(session, principal, task_id, clock)
-    return task_out(row, tasks.business_key(session, row))
+    row, business_key = tasks.unclaim(session, principal, task_id, clock)
+    return task_out(row, business_key, clock.now())
 
 
 @router.post(
@@ -73,6 +75,6 @@ def complete(
     view = cases.view(session, principal, instance, saved.open)
     shown = {t.id for t in view.tasks}
     return CompleteOut(
-        instance=case_out(view),
-        next_tasks=[task_out(t, instance.business_key) for t in saved.created if t.id in shown],
+        instance=case_out(view, clock.now()),
+        next_tasks=[task_out(t, instance.business_key, clock.now()) for t in saved.created if t.id in shown],
     )

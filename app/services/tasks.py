@@ -22,6 +22,7 @@ from app.services import cases, forms
 from app.services import definitions as definition_service
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.principal import Principal
+from app.services.timers import TIMER_ACTOR
 
 
 @dataclass
@@ -31,9 +32,6 @@ class TaskDetail:
     form_schema: dict[str, Any] | None
     can_act: bool
     data: dict[str, Any]
-
-
-TIMER_ACTOR = "system:timer"
 
 
 def _visible(session: Session, principal: Principal, task_id: str) -> HumanTask:
@@ -128,29 +126,24 @@ def _lock_for_change(session: Session, principal: Principal, task_id: str) -> tu
     return row, instance
 
 
-def business_key(session: Session, task: HumanTask) -> str | None:
-    instance = session.get(ProcessInstance, task.instance_id)
-    return instance.business_key if instance else None
-
-
-def claim(session: Session, principal: Principal, task_id: str, clock: Clock) -> HumanTask:
+def claim(session: Session, principal: Principal, task_id: str, clock: Clock) -> tuple[HumanTask, str | None]:
     row, instance = _lock_for_change(session, principal, task_id)
     if row.assignee == principal.username:
         session.commit()  # already theirs: nothing to write
-        return row
+        return row, instance.business_key
     if row.assignee is not None:
         raise Conflict(f"task {task_id} is claimed by {row.assignee}")
     row.assignee = principal.username
     _audit(session, instance, row, principal, clock, "task_claimed")
     session.commit()
-    return row
+    return row, instance.business_key
 
 
-def unclaim(session: Session, principal: Principal, task_id: str, clock: Clock) -> HumanTask:
+def unclaim(session: Session, principal: Principal, task_id: str, clock: Clock) -> tuple[HumanTask, str | None]:
     row, instance = _lock_for_change(session, principal, task_id)
     if row.assignee is None:
         session.commit()  # not claimed: nothing to write
-        return row
+        return row, instance.business_key
     if row.assignee != principal.username and "head" not in principal.roles_in(row.organisation):
         raise Forbidden(
             f"task {task_id} is claimed by {row.assignee}; only they or a head of {row.organisation} can release it"
@@ -159,7 +152,7 @@ def unclaim(session: Session, principal: Principal, task_id: str, clock: Clock) 
     row.assignee = None
     _audit(session, instance, row, principal, clock, "task_unclaimed", {"previous_assignee": previous})
     session.commit()
-    return row
+    return row, instance.business_key
 
 
 def complete(

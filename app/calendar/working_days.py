@@ -96,6 +96,20 @@ class WorkingDayCalendar:
     def is_working_day(self, d: date) -> bool:
         return self.day_info(d).working
 
+    def working_days_between(self, first: date, last: date) -> int:
+        """Working days from `first` to `last`, both included (0 when `last` is before `first`).
+
+        Cached: task lists ask it for every open task, with the same few pairs of dates."""
+        return self._working_days_between(first, last)
+
+    @lru_cache(maxsize=8192)  # noqa: B019 - the calendar lives as long as the process, like its cache
+    def _working_days_between(self, first: date, last: date) -> int:
+        count, day = 0, first
+        while day <= last:
+            count += self.is_working_day(day)
+            day += timedelta(days=1)
+        return count
+
     def day_info(self, d: date) -> DayInfo:
         """Classify `d`, naming the holiday or the decree that decides it."""
         if isinstance(d, datetime):

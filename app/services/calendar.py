@@ -51,12 +51,7 @@ def due_view(due_at: datetime | None, now: datetime) -> dict[str, Any]:
     calendar = default_calendar()
     last_day = (due_at - timedelta(microseconds=1)).astimezone(ALMATY).date()
     today = now.astimezone(ALMATY).date()
-    left = 0
-    if now < due_at:
-        day = today
-        while day <= last_day:
-            left += calendar.is_working_day(day)
-            day += timedelta(days=1)
+    left = calendar.working_days_between(today, last_day) if now < due_at else 0
     return {"due_at": due_at, "due_date": last_day.isoformat(), "working_days_left": left, "overdue": now >= due_at}
 
 

@@ -87,9 +87,12 @@ def _doc_norms(doc: str) -> tuple[str, ...]:
 class LoadedDefinition:
     """A definition version parsed once: its specs and what deploy learned about its tasks."""
 
-    def __init__(self, content: bytes, file_name: str, forms: Mapping[str, Any]) -> None:
+    def __init__(
+        self, content: bytes, file_name: str, forms: Mapping[str, Any], parsed: ParsedDefinition | None = None
+    ) -> None:
+        """`parsed`: what deploy's validation already produced from the same content, if at hand."""
         self.forms: dict[str, Any] = dict(forms)
-        self.info: ParsedDefinition = inspect_bpmn(content, file_name, forms)
+        self.info: ParsedDefinition = parsed or inspect_bpmn(content, file_name, forms)
         self.spec = self.info.spec
         self.subprocess_specs = self.info.subprocess_specs
         for spec in (self.spec, *self.subprocess_specs.values()):
@@ -143,11 +146,15 @@ class DefinitionCache:
                 return found
         content, file_name, forms = load()
         loaded = LoadedDefinition(content, file_name, forms)
+        self.put(content_hash, loaded)
+        return loaded
+
+    def put(self, content_hash: str, loaded: LoadedDefinition) -> None:
         with self._lock:
             self._items[content_hash] = loaded
+            self._items.move_to_end(content_hash)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
-        return loaded
 
     def clear(self) -> None:
         """Forget every parsed definition, as a process restart would."""

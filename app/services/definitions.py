@@ -104,6 +104,8 @@ def deploy(
         deployed_by=actor,
     )
     session.add(definition)
+    # The validation just parsed this content: the first case and the deploy's warnings need not again.
+    definitions_cache.put(sha, LoadedDefinition(content, file_name, bundle, parsed=info))
     try:
         session.flush()
     except IntegrityError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import shutil
@@ -52,3 +53,13 @@ def run_cli(args: list[str], env: dict[str, str]) -> None:
     )
     if r.returncode != 0:
         raise SystemExit(f"python -m app {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return math.nan
+    s = sorted(values)
+    pos = (len(s) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)

@@ -48,8 +48,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from common import run_cli, scratch_database  # noqa: E402
+from common import percentile, run_cli, scratch_database  # noqa: E402
 
+from app.services.users import DEMO_USERS as USERS  # noqa: E402
 from tests.flow import FORMS, REGISTRATION, actor_for  # noqa: E402  (the demo users' forms and actors)
 
 CHAPTER_BPMN = ROOT / "bpmn" / "communication.bpmn"
@@ -68,16 +69,6 @@ TARGET_OPEN_CASES = 2000
 
 
 # -- statistics ------------------------------------------------------------------------------------
-def percentile(values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return math.nan
-    s = sorted(values)
-    pos = (len(s) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-
-
 class Recorder:
     """Durations in milliseconds by operation name; one per thread, merged afterwards."""
 
@@ -420,17 +411,8 @@ def minimal_case(u: UserThread, prefix: str | None, leave_open: bool = False) ->
         raise RuntimeError(f"minimal case {r['instance']['id']} did not complete")
 
 
-DEMO_USERS = (
-    "mfa.officer",
-    "mfa.head",
-    "mvd.officer",
-    "mvd.head",
-    "minjust.officer",
-    "minjust.head",
-    "ombudsman.officer",
-    "pa.officer",
-    "auditor",
-)
+# Everyone who completes a step of the chapter process, plus the auditor who reads cases back.
+DEMO_USERS = tuple(u for u, _name, _org, roles in USERS if {"officer", "head", "auditor"} & set(roles))
 
 
 def run_threads(

@@ -28,7 +28,6 @@ import os
 import platform
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,11 +39,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from common import run_cli  # noqa: E402
+from common import percentile, run_cli  # noqa: E402
 from common import scratch_database as _scratch  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from tests.bpmn_builder import diagram, user_task  # noqa: E402
+from tests.worker_processes import spawn_worker, stop_workers  # noqa: E402
 
 KEY = "bench_timers"
 CALIBRATION = 30  # cases started (due in a day) to time one start before picking the due instant
@@ -55,16 +55,6 @@ TARGET_ONE_WORKER_S = 20.0  # one worker fires 10,000 due timers within 20 s
 TARGET_ONE_WORKER_N = 10_000
 TARGET_SPEEDUP = 2.0  # 3 workers on PostgreSQL at least 2x faster than one
 TARGET_LAG_P95_S = 1.0  # fired_at - due_at p95 under the default poll interval
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return math.nan
-    s = sorted(values)
-    pos = (len(s) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
 def _utc(value: datetime) -> datetime:
@@ -122,32 +112,6 @@ def timer_rows(factory, due: datetime) -> list[tuple[datetime, datetime | None, 
 
 
 # -- workers ---------------------------------------------------------------------------------------
-def spawn_worker(database_url: str, poll: float, log_path: Path) -> subprocess.Popen[bytes]:
-    log = log_path.open("ab")
-    try:
-        return subprocess.Popen(
-            [sys.executable, "-m", "app", "worker", "--poll", str(poll)],
-            cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": database_url},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    finally:
-        log.close()
-
-
-def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
-    for w in workers:
-        if w.poll() is None:
-            w.send_signal(signal.SIGTERM)
-    for w in workers:
-        try:
-            w.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            w.kill()
-            w.wait(timeout=15)
-
-
 def cpu_seconds(pid: int) -> float:
     """CPU seconds (user + system) of one process so far; Linux /proc, NaN elsewhere or once it is gone."""
     try:
@@ -192,7 +156,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             left = (due - clock.now()).total_seconds()
             if left < 2.0:
                 print(f"WARNING: the cases took longer to start than planned; {left:.1f} s left before due", flush=True)
-            workers = [spawn_worker(url, args.poll, logs / f"worker{n}.log") for n in range(args.workers)]
+            workers = [spawn_worker(url, logs / f"worker{n}.log", poll=args.poll) for n in range(args.workers)]
             cpu0 = {w.pid: cpu_seconds(w.pid) for w in workers}
             # Bounded wait for the due instant; the workers sit idle meanwhile.
             while clock.now() < due and (due - clock.now()).total_seconds() < estimate + args.lead + 60:
@@ -296,4 +260,3 @@ def main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from app.db.models import AuditEvent, HumanTask, ProcessInstance, Timer, User
 from app.db.session import begin_write, make_engine, make_sessionmaker
 from app.services import auth, cases, definitions
 from tests.bpmn_builder import diagram, user_task
+from tests.worker_processes import spawn_worker, stop_workers
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "workers_d1"
@@ -63,32 +63,6 @@ def _due_count(factory: sessionmaker[Session]) -> int:
 def _fired_count(factory: sessionmaker[Session]) -> int:
     with factory() as session:
         return session.scalar(select(func.count()).where(Timer.status == "fired")) or 0
-
-
-def _spawn_worker(database_url: str, log_path: Path) -> subprocess.Popen[bytes]:
-    log = log_path.open("ab")
-    try:
-        return subprocess.Popen(
-            [sys.executable, "-m", "app", "worker", "--poll", "0.2"],
-            cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": database_url},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    finally:
-        log.close()
-
-
-def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
-    for w in workers:
-        if w.poll() is None:
-            w.send_signal(signal.SIGTERM)
-    for w in workers:
-        try:
-            w.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            w.kill()
-            w.wait(timeout=15)
 
 
 def _wait_until_none_due(factory: sessionmaker[Session], workers: list[subprocess.Popen[bytes]]) -> float:
@@ -152,17 +126,14 @@ def test_three_workers_fire_500_due_timers_exactly_once(prepared_db, clock, tmp_
         ids = _start_due_cases(factory, clock, 500)
         print(f"\nstarted 500 cases in {time.monotonic() - t0:.1f} s")
         assert _due_count(factory) == 500
-        workers = [_spawn_worker(prepared_db, tmp_path / f"worker{n}.log") for n in range(3)]
+        workers = [spawn_worker(prepared_db, tmp_path / f"worker{n}.log") for n in range(3)]
         took = _wait_until_none_due(factory, workers)
         print(f"3 workers fired 500 due timers in {took:.1f} s")
-        _stop(workers)
+        stop_workers(workers)
         assert "Traceback" not in _logs(tmp_path), _logs(tmp_path)[-5000:]
         _assert_exactly_once(factory, ids)
     finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
-                w.wait(timeout=15)
+        stop_workers(workers)
         engine.dispose()
 
 
@@ -174,7 +145,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(prepared_db, clo
     try:
         ids = _start_due_cases(factory, clock, 300)
         assert _due_count(factory) == 300
-        first = _spawn_worker(prepared_db, tmp_path / "worker0.log")
+        first = spawn_worker(prepared_db, tmp_path / "worker0.log")
         workers.append(first)
         started = time.monotonic()
         fired = 0
@@ -189,16 +160,13 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(prepared_db, clo
         fired_at_kill = _fired_count(factory)
         print(f"\nkilled the worker after {fired} (then {fired_at_kill}) of 300 timers fired")
         assert 1 <= fired_at_kill < 300, "the kill did not land mid-batch"
-        second = _spawn_worker(prepared_db, tmp_path / "worker1.log")
+        second = spawn_worker(prepared_db, tmp_path / "worker1.log")
         workers.append(second)
         took = _wait_until_none_due(factory, [second])
         print(f"a new worker fired the remaining {300 - fired_at_kill} in {took:.1f} s")
-        _stop([second])
+        stop_workers([second])
         assert "Traceback" not in _logs(tmp_path), _logs(tmp_path)[-5000:]
         _assert_exactly_once(factory, ids)
     finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
-                w.wait(timeout=15)
+        stop_workers(workers)
         engine.dispose()

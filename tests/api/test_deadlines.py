@@ -26,12 +26,17 @@ def fire_due(database_url: str, at: str) -> str:
     return r.stdout
 
 
-def test_d1_armed_shown_breached_at_the_instant_and_late(api, prepared_db, clock) -> None:  # type: ignore[no-untyped-def]
+def deploy_d1(api, key: str) -> None:  # type: ignore[no-untyped-def]
+    """A one-task diagram whose task carries D1: 5 working days after `received_on`, non-interrupting."""
     task = user_task(
         "forward", boundary_timer="add_working_days(received_on, 5)", interrupting=False, time_date=True, deadline="D1"
     )
-    files = [("file", ("d1.bpmn", diagram("d1", [("forward", task)]), "application/xml"))]
+    files = [("file", (f"{key}.bpmn", diagram(key, [("forward", task)]), "application/xml"))]
     assert api.post("analyst", "/api/definitions", files=files).status_code == 201
+
+
+def test_d1_armed_shown_breached_at_the_instant_and_late(api, prepared_db, clock) -> None:  # type: ignore[no-untyped-def]
+    deploy_d1(api, "d1")
     case = api.post("mfa.officer", "/api/processes/d1/instances", json={"data": {"received_on": "2024-03-19"}}).json()
     shown = case["tasks"][0]
     # 5 working days after Tuesday 19 March 2024, skipping Nauryz (21-22, 25 March): Friday 29 March,
@@ -77,11 +82,7 @@ def test_d1_armed_shown_breached_at_the_instant_and_late(api, prepared_db, clock
 
 
 def test_completion_before_the_deadline_disarms_it(api, prepared_db) -> None:  # type: ignore[no-untyped-def]
-    task = user_task(
-        "forward", boundary_timer="add_working_days(received_on, 5)", interrupting=False, time_date=True, deadline="D1"
-    )
-    files = [("file", ("d1.bpmn", diagram("d1b", [("forward", task)]), "application/xml"))]
-    assert api.post("analyst", "/api/definitions", files=files).status_code == 201
+    deploy_d1(api, "d1b")
     case = api.post("mfa.officer", "/api/processes/d1b/instances", json={"data": {"received_on": "2024-03-19"}}).json()
     r = api.post("mfa.officer", f"/api/tasks/{case['tasks'][0]['id']}/complete", json={"data": {}})
     assert r.status_code == 200 and r.json()["instance"]["status"] == "completed"
@@ -104,15 +105,7 @@ def test_the_api_process_fires_deadlines_itself_when_asked(prepared_db, clock) -
     settings = Settings(database_url=prepared_db, timer_worker="in-process", timer_poll_seconds=0.05)
     with TestClient(create_app(settings, clock=clock)) as client:
         api = Api(client)
-        task = user_task(
-            "forward",
-            boundary_timer="add_working_days(received_on, 5)",
-            interrupting=False,
-            time_date=True,
-            deadline="D1",
-        )
-        files = [("file", ("d1.bpmn", diagram("d1w", [("forward", task)]), "application/xml"))]
-        assert api.post("analyst", "/api/definitions", files=files).status_code == 201
+        deploy_d1(api, "d1w")
         case = api.post("mfa.officer", "/api/processes/d1w/instances", json={"data": {"received_on": "2024-03-19"}})
         case_id = case.json()["id"]
         clock.set(datetime(2024, 3, 29, 19, 0, tzinfo=UTC))  # the deadline's instant
@@ -266,11 +259,7 @@ def _race_once(api, factory, clock) -> None:  # type: ignore[no-untyped-def]
 def test_a_deadline_firing_while_the_officer_completes_has_one_consistent_outcome(api, prepared_db, clock) -> None:  # type: ignore[no-untyped-def]
     from app.db.session import make_engine, make_sessionmaker
 
-    task = user_task(
-        "forward", boundary_timer="add_working_days(received_on, 5)", interrupting=False, time_date=True, deadline="D1"
-    )
-    files = [("file", ("race.bpmn", diagram("race1", [("forward", task)]), "application/xml"))]
-    assert api.post("analyst", "/api/definitions", files=files).status_code == 201
+    deploy_d1(api, "race1")
     engine = make_engine(prepared_db)
     try:
         for _ in range(4):

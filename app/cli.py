@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,6 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(_: argparse.Namespace) -> int:
-    import os
 
     from app.services.users import seed_demo
 
@@ -87,7 +87,6 @@ def cmd_seed_demo(_: argparse.Namespace) -> int:
 
 def cmd_users_create(args: argparse.Namespace) -> int:
     import getpass
-    import os
 
     from app.services.errors import ServiceError
     from app.services.users import create_user
@@ -176,7 +175,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP API (uvicorn)")
-    import os
 
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="default: $HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="default: $PORT or 8000")

@@ -152,7 +152,8 @@ class HumanTask(Base):
 
     __tablename__ = "human_task"
     __table_args__ = (
-        Index("ix_human_task_inbox", "state", "organisation", "candidate_role", "created_at"),
+        # Inbox pages: deadline first, then age; see services/tasks.inbox.
+        Index("ix_human_task_inbox", "state", "organisation", "candidate_role", "due_at", "created_at", "id"),
         Index("ix_human_task_instance", "instance_id", "state"),
     )
 

@@ -81,16 +81,39 @@ def inbox(
         conditions.append(HumanTask.overdue.is_(overdue))
     if due_before is not None:
         conditions.append(HumanTask.due_at < due_before)
-    total = session.scalar(select(func.count(HumanTask.id)).where(*conditions)) or 0
+    with_deadline = [*conditions, HumanTask.due_at.is_not(None)]
+    dated = session.scalar(select(func.count(HumanTask.id)).where(*with_deadline)) or 0
+    total = dated + (
+        session.scalar(select(func.count(HumanTask.id)).where(*conditions, HumanTask.due_at.is_(None))) or 0
+    )
+    # Tasks with a deadline, earliest first, then the others, oldest first: read as two ranges that each
+    # follow ix_human_task_inbox, because one ORDER BY "due_at IS NULL, ..." sorts every candidate row.
+    rows = []
+    if offset < dated:
+        rows += _page(session, with_deadline, (HumanTask.due_at, HumanTask.created_at, HumanTask.id), offset, limit)
+    if len(rows) < limit:
+        rows += _page(
+            session,
+            [*conditions, HumanTask.due_at.is_(None)],
+            (HumanTask.created_at, HumanTask.id),
+            max(0, offset - dated),
+            limit - len(rows),
+        )
+    return rows, total
+
+
+def _page(
+    session: Session, conditions: list[Any], order: tuple[Any, ...], offset: int, limit: int
+) -> list[tuple[HumanTask, str | None]]:
     rows = session.execute(
         select(HumanTask, ProcessInstance.business_key)
         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
         .where(*conditions)
-        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+        .order_by(*order)
         .offset(offset)
         .limit(limit)
     ).all()
-    return [(r[0], r[1]) for r in rows], total
+    return [(r[0], r[1]) for r in rows]
 
 
 def detail(session: Session, principal: Principal, task_id: str, clock: Clock) -> TaskDetail:

@@ -266,3 +266,18 @@ def test_a_deadline_firing_while_the_officer_completes_has_one_consistent_outcom
             _race_once(api, make_sessionmaker(engine), clock)
     finally:
         engine.dispose()
+
+
+def test_inbox_lists_deadlines_first_then_by_age_across_pages(api) -> None:  # type: ignore[no-untyped-def]
+    undated = [api.post("mfa.officer", "/api/processes/minimal/instances", json={}).json()["tasks"][0]["id"]]
+    deploy_d1(api, "d1p")
+    later = api.post("mfa.officer", "/api/processes/d1p/instances", json={"data": {"received_on": "2024-03-20"}})
+    sooner = api.post("mfa.officer", "/api/processes/d1p/instances", json={"data": {"received_on": "2024-03-19"}})
+    undated.append(api.post("mfa.officer", "/api/processes/minimal/instances", json={}).json()["tasks"][0]["id"])
+    expected = [sooner.json()["tasks"][0]["id"], later.json()["tasks"][0]["id"], *undated]
+
+    whole = api.get("mfa.officer", "/api/tasks")
+    assert [t["id"] for t in whole.json()] == expected and whole.headers["X-Total-Count"] == "4"
+    pages = [api.get("mfa.officer", "/api/tasks", params={"page": n, "page_size": 3}).json() for n in (1, 2)]
+    assert [t["id"] for t in pages[0] + pages[1]] == expected
+    assert api.get("mfa.officer", "/api/tasks", params={"page": 3, "page_size": 3}).json() == []

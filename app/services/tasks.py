@@ -82,10 +82,9 @@ def inbox(
     if due_before is not None:
         conditions.append(HumanTask.due_at < due_before)
     with_deadline = [*conditions, HumanTask.due_at.is_not(None)]
-    dated = session.scalar(select(func.count(HumanTask.id)).where(*with_deadline)) or 0
-    total = dated + (
-        session.scalar(select(func.count(HumanTask.id)).where(*conditions, HumanTask.due_at.is_(None))) or 0
-    )
+    total, dated = session.execute(
+        select(func.count(HumanTask.id), func.count(HumanTask.due_at)).where(*conditions)  # count(due_at): dated ones
+    ).one()
     # Tasks with a deadline, earliest first, then the others, oldest first: read as two ranges that each
     # follow ix_human_task_inbox, because one ORDER BY "due_at IS NULL, ..." sorts every candidate row.
     rows = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.bpmn_builder import diagram, user_task
@@ -268,13 +268,17 @@ def test_a_deadline_firing_while_the_officer_completes_has_one_consistent_outcom
         engine.dispose()
 
 
-def test_inbox_lists_deadlines_first_then_by_age_across_pages(api) -> None:  # type: ignore[no-untyped-def]
-    undated = [api.post("mfa.officer", "/api/processes/minimal/instances", json={}).json()["tasks"][0]["id"]]
+def test_inbox_lists_deadlines_first_then_by_age_across_pages(api, clock) -> None:  # type: ignore[no-untyped-def]
+    def start(key: str, data: dict) -> str:  # type: ignore[type-arg]
+        clock.advance(timedelta(minutes=1))  # distinct creation times: "by age" is then well defined
+        return api.post("mfa.officer", f"/api/processes/{key}/instances", json={"data": data}).json()["tasks"][0]["id"]
+
     deploy_d1(api, "d1p")
-    later = api.post("mfa.officer", "/api/processes/d1p/instances", json={"data": {"received_on": "2024-03-20"}})
-    sooner = api.post("mfa.officer", "/api/processes/d1p/instances", json={"data": {"received_on": "2024-03-19"}})
-    undated.append(api.post("mfa.officer", "/api/processes/minimal/instances", json={}).json()["tasks"][0]["id"])
-    expected = [sooner.json()["tasks"][0]["id"], later.json()["tasks"][0]["id"], *undated]
+    oldest = start("minimal", {})
+    later = start("d1p", {"received_on": "2024-03-20"})
+    sooner = start("d1p", {"received_on": "2024-03-19"})
+    newest = start("minimal", {})
+    expected = [sooner, later, oldest, newest]
 
     whole = api.get("mfa.officer", "/api/tasks")
     assert [t["id"] for t in whole.json()] == expected and whole.headers["X-Total-Count"] == "4"

@@ -71,8 +71,9 @@ def deploy(factory, clock) -> None:  # type: ignore[no-untyped-def]
         definitions.deploy(session, diagram(KEY, [("forward", task)]), "bench_timers.bpmn", {}, "bench", clock)
 
 
-def start_cases(factory, clock, count: int, due: datetime, prefix: str) -> float:  # type: ignore[no-untyped-def]
-    """Start `count` cases whose timer is due at `due`; returns the seconds it took."""
+def start_cases(factory, clock, count: int, due: datetime, prefix: str, spread: float = 0.0) -> float:  # type: ignore[no-untyped-def]
+    """Start `count` cases whose timers are due at `due` (or evenly over `spread` seconds from it);
+    returns the seconds it took."""
     from app.db.models import User
     from app.db.session import begin_write
     from app.services import auth, cases, definitions
@@ -82,32 +83,32 @@ def start_cases(factory, clock, count: int, due: datetime, prefix: str) -> float
         if admin is None:
             raise SystemExit("seed-demo did not create the admin user")
         principal = auth.principal_of(admin)
-    data = {"due": due.isoformat()}
     t0 = time.monotonic()
     for i in range(count):
+        at = due + timedelta(milliseconds=round(spread * 1000 * i / count))
         with factory() as session:
             begin_write(session)
             definition = definitions.get_definition(session, KEY)
-            cases.start(session, definition, f"{prefix}-{i:05d}", dict(data), principal, clock)
+            cases.start(session, definition, f"{prefix}-{i:05d}", {"due": at.isoformat()}, principal, clock)
     return time.monotonic() - t0
 
 
-def count_timers(factory, due: datetime, status: str) -> int:  # type: ignore[no-untyped-def]
+def count_timers(factory, due: datetime, spread: float, status: str) -> int:  # type: ignore[no-untyped-def]
     from app.db.models import Timer
 
+    window = Timer.due_at.between(due, due + timedelta(seconds=spread))
     with factory() as session:
-        return session.scalar(select(func.count()).where(Timer.due_at == due, Timer.status == status)) or 0
+        return session.scalar(select(func.count()).where(window, Timer.status == status)) or 0
 
 
-def timer_rows(factory, due: datetime) -> list[tuple[datetime, datetime | None, str]]:  # type: ignore[no-untyped-def]
+def timer_rows(factory, due: datetime, spread: float) -> list[tuple[datetime, datetime | None, str]]:  # type: ignore[no-untyped-def]
     from app.db.models import Timer
 
+    window = Timer.due_at.between(due, due + timedelta(seconds=spread))
     with factory() as session:
         return [
             (_utc(d), _utc(f) if f else None, s)
-            for d, f, s in session.execute(
-                select(Timer.due_at, Timer.fired_at, Timer.status).where(Timer.due_at == due)
-            )
+            for d, f, s in session.execute(select(Timer.due_at, Timer.fired_at, Timer.status).where(window))
         ]
 
 
@@ -149,9 +150,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 f"{due.isoformat()} ({(due - clock.now()).total_seconds():.0f} s from now)",
                 flush=True,
             )
-            took = start_cases(factory, clock, args.timers, due, "T")
+            took = start_cases(factory, clock, args.timers, due, "T", args.spread)
             results["start_s"], results["start_ms_each"] = took, took / args.timers * 1000
-            armed = count_timers(factory, due, "armed")
+            armed = count_timers(factory, due, args.spread, "armed")
             results["armed_before_due"] = armed
             left = (due - clock.now()).total_seconds()
             if left < 2.0:
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             seen_done: float | None = None
             deadline = time.monotonic() + MAX_WAIT_S
             while time.monotonic() < deadline:
-                if count_timers(factory, due, "armed") == 0:
+                if count_timers(factory, due, args.spread, "armed") == 0:
                     seen_done = (clock.now() - due).total_seconds()
                     break
                 if any(w.poll() is not None for w in workers):
@@ -175,10 +176,11 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 time.sleep(0.1)
             cpu_end = {w.pid: cpu_seconds(w.pid) for w in workers}
             stop_workers(workers)
-            rows = timer_rows(factory, due)
+            rows = timer_rows(factory, due, args.spread)
             fired = [f for _, f, s in rows if s == "fired" and f is not None]
-            lags = [(f - due).total_seconds() for f in fired]
+            lags = [(f - d).total_seconds() for d, f, s in rows if s == "fired" and f is not None]
             results.update(
+                spread=args.spread,
                 timers=args.timers,
                 workers=args.workers,
                 poll=args.poll,
@@ -186,8 +188,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 failed=sum(1 for _, _, s in rows if s == "failed"),
                 still_armed=sum(1 for _, _, s in rows if s == "armed"),
                 seen_done_s=seen_done,
-                last_fired_s=max(lags) if lags else math.nan,
-                first_fired_s=min(lags) if lags else math.nan,
+                last_fired_s=(max(fired) - due).total_seconds() if fired else math.nan,
+                first_fired_s=(min(fired) - due).total_seconds() if fired else math.nan,
                 lag_p50=percentile(lags, 0.5),
                 lag_p95=percentile(lags, 0.95),
                 lag_max=max(lags) if lags else math.nan,
@@ -212,7 +214,8 @@ def report(r: dict[str, object]) -> None:
     print()
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"backend {r['backend']}, {n} timers due at one instant, {w} worker(s), --poll {r['poll']}")
+    when = f"due evenly over {r['spread']:g} s" if r["spread"] else "due at one instant"
+    print(f"backend {r['backend']}, {n} timers {when}, {w} worker(s), --poll {r['poll']}")
     rows = [
         ("cases started (s / ms each)", f"{r['start_s']:.1f} / {r['start_ms_each']:.2f}"),
         ("timers armed before due", f"{r['armed_before_due']}"),
@@ -231,7 +234,7 @@ def report(r: dict[str, object]) -> None:
     for label, value in rows:
         print(f"  {label:<44} {value:>14}")
     print("targets")
-    if w == 1:
+    if w == 1 and not r["spread"]:
         limit = TARGET_ONE_WORKER_S * float(n) / TARGET_ONE_WORKER_N  # type: ignore[arg-type]
         ok = float(r["last_fired_s"]) <= limit  # type: ignore[arg-type]
         print(
@@ -250,10 +253,16 @@ def main() -> int:
     p.add_argument("--timers", type=int, default=10_000, help="cases, one timer each, all due at once (default 10000)")
     p.add_argument("--workers", type=int, default=1, help="`python -m app worker` processes (default 1)")
     p.add_argument("--poll", type=float, default=1.0, help="the workers' --poll seconds (default 1, the CLI default)")
+    p.add_argument(
+        "--spread",
+        type=float,
+        default=0.0,
+        help="due instants evenly over this many seconds instead of one instant (steady load, for the lag)",
+    )
     p.add_argument("--lead", type=float, default=20.0, help="seconds between the last start and the due instant")
     args = p.parse_args()
-    if args.timers < 1 or args.workers < 1:
-        p.error("--timers and --workers must be at least 1")
+    if args.timers < 1 or args.workers < 1 or args.spread < 0:
+        p.error("--timers and --workers must be at least 1, --spread not negative")
     report(run(args))
     return 0
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.db.models import AuditEvent
@@ -43,6 +43,35 @@ def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class ChainHead:
+    """The newest event of a chain (seq 0 and GENESIS for an empty one)."""
+
+    seq: int
+    hash: str
+
+
+EMPTY_CHAIN = ChainHead(0, GENESIS)
+
+
+def case_heads(session: Session, instance_ids: list[str]) -> dict[str, ChainHead]:
+    """The chain heads of many cases in one query (the timer worker writes cases in batches)."""
+    newest = (
+        select(AuditEvent.instance_id, func.max(AuditEvent.seq).label("seq"))
+        .where(AuditEvent.instance_id.in_(instance_ids))
+        .group_by(AuditEvent.instance_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(AuditEvent.instance_id, AuditEvent.seq, AuditEvent.hash).join(
+            newest, (AuditEvent.instance_id == newest.c.instance_id) & (AuditEvent.seq == newest.c.seq)
+        )
+    )
+    heads = {instance_id: EMPTY_CHAIN for instance_id in instance_ids}
+    heads.update({instance_id: ChainHead(seq, hash_) for instance_id, seq, hash_ in rows})
+    return heads
+
+
+@dataclass(frozen=True)
 class NewEvent:
     type: str
     payload: dict[str, Any]
@@ -60,9 +89,9 @@ def record(
     task_id: str | None = None,
     definition_key: str | None = None,
     definition_version: int | None = None,
-) -> AuditEvent:
+) -> None:
     """Append one event in the caller's transaction (the case row is already locked by then)."""
-    return record_many(
+    record_many(
         session,
         occurred_at=occurred_at,
         actor=actor,
@@ -70,7 +99,7 @@ def record(
         instance_id=instance_id,
         definition_key=definition_key,
         definition_version=definition_version,
-    )[0]
+    )
 
 
 def record_many(
@@ -82,43 +111,48 @@ def record_many(
     instance_id: str | None = None,
     definition_key: str | None = None,
     definition_version: int | None = None,
-) -> list[AuditEvent]:
+    head: ChainHead | None = None,
+) -> None:
     """Append events of one state change, chained after the case's newest event.
 
     A case's chain is serialised by the lock on the case row. The chain of events without a case
     has no row to lock: on PostgreSQL a transaction-scoped advisory lock serialises it (SQLite's
-    writers are serial anyway), and a partial unique index refuses a fork should that ever fail."""
+    writers are serial anyway), and a partial unique index refuses a fork should that ever fail.
+    `head` is the case's chain head when the caller read it already, under the same lock."""
     if instance_id is None and session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GLOBAL_CHAIN_LOCK})
-    with session.no_autoflush:  # the case's own changes are flushed once, at commit
-        last = session.execute(
-            select(AuditEvent.seq, AuditEvent.hash)
-            .where(AuditEvent.instance_id.is_(None) if instance_id is None else AuditEvent.instance_id == instance_id)
-            .order_by(AuditEvent.seq.desc())
-            .limit(1)
-        ).first()
-    seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
-    written = []
+    if head is None:
+        with session.no_autoflush:  # the case's own changes are flushed once, at commit
+            last = session.execute(
+                select(AuditEvent.seq, AuditEvent.hash)
+                .where(
+                    AuditEvent.instance_id.is_(None) if instance_id is None else AuditEvent.instance_id == instance_id
+                )
+                .order_by(AuditEvent.seq.desc())
+                .limit(1)
+            ).first()
+        head = ChainHead(last[0], last[1]) if last else EMPTY_CHAIN
+    seq, prev_hash = head.seq, head.hash
+    rows = []
     for new in events:
         seq += 1
-        event = AuditEvent(
-            instance_id=instance_id,
-            seq=seq,
-            occurred_at=occurred_at,
-            actor=actor,
-            type=new.type,
-            task_id=new.task_id,
-            definition_key=definition_key,
-            definition_version=definition_version,
-            payload=json.loads(json.dumps(new.payload, default=str)),
-            prev_hash=prev_hash,
-            hash="",
-        )
-        event.hash = chain_hash(prev_hash, event_body(event))
-        prev_hash = event.hash
-        session.add(event)
-        written.append(event)
-    return written
+        body = {
+            "instance_id": instance_id,
+            "seq": seq,
+            "occurred_at": occurred_at,
+            "actor": actor,
+            "type": new.type,
+            "task_id": new.task_id,
+            "definition_key": definition_key,
+            "definition_version": definition_version,
+            "payload": json.loads(json.dumps(new.payload, default=str)),
+        }
+        digest = chain_hash(prev_hash, {**body, "occurred_at": occurred_at.isoformat()})
+        rows.append({**body, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    if rows:
+        # One executemany, now: the ORM would insert row by row to fetch ids nobody reads.
+        session.execute(insert(AuditEvent), rows)
 
 
 def count_events(session: Session, instance_id: str) -> int:

@@ -285,3 +285,50 @@ def test_inbox_lists_deadlines_first_then_by_age_across_pages(api, clock) -> Non
     pages = [api.get("mfa.officer", "/api/tasks", params={"page": n, "page_size": 3}).json() for n in (1, 2)]
     assert [t["id"] for t in pages[0] + pages[1]] == expected
     assert api.get("mfa.officer", "/api/tasks", params={"page": 3, "page_size": 3}).json() == []
+
+
+def _run_fire_due(database_url: str, at: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", "timers", "fire-due", "--at", at],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "DATABASE_URL": database_url},
+    )
+
+
+def test_a_broken_case_does_not_stop_the_others_and_is_given_up_after_five_attempts(api, prepared_db) -> None:  # type: ignore[no-untyped-def]
+    """Cases are fired in batches; a case that cannot be continued rolls its batch back, the others
+    are then fired one by one, and the broken one is counted and finally marked failed."""
+    from sqlalchemy import create_engine, text
+
+    deploy_d1(api, "d1batch")
+    start = {"data": {"received_on": "2024-03-19"}}
+    ids = [api.post("mfa.officer", "/api/processes/d1batch/instances", json=start).json()["id"] for _ in range(3)]
+    broken = ids[1]
+    engine = create_engine(prepared_db)
+    with engine.begin() as conn:  # a damaged stored state: restoring it fails
+        conn.execute(text("UPDATE process_instance SET state = '{\"damaged\": true}' WHERE id = :id"), {"id": broken})
+
+    def timer_of_broken() -> tuple[str, int, str | None]:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT status, attempts, last_error FROM timer WHERE instance_id = :id"), {"id": broken}
+            ).one()
+        return row[0], row[1], row[2]
+
+    first = _run_fire_due(prepared_db, "2024-03-29T19:00:00Z")
+    assert first.returncode == 1 and "woke 2 case" in first.stdout
+    assert f"failed: {broken}" in first.stderr
+    status, attempts, error = timer_of_broken()
+    assert (status, attempts) == ("armed", 1) and error
+    for case_id in (ids[0], ids[2]):
+        assert api.get("auditor", f"/api/instances/{case_id}").json()["overdue"] == ["D1"]
+
+    for attempt in range(2, 6):
+        assert _run_fire_due(prepared_db, "2024-03-29T19:00:00Z").returncode == 1
+        assert timer_of_broken()[:2] == ("armed" if attempt < 5 else "failed", attempt)
+    last = _run_fire_due(prepared_db, "2024-03-29T19:00:00Z")
+    assert last.returncode == 0 and "woke 0 case" in last.stdout  # given up: left to an administrator
+    engine.dispose()

@@ -169,6 +169,32 @@ def cmd_timers_rearm(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_traceability(args: argparse.Namespace) -> int:
+    from app.traceability import CatalogueError, build_matrix, render
+
+    try:
+        matrix = build_matrix(args.bpmn_dir, args.tests_dir, args.norms)
+    except CatalogueError as exc:
+        print(f"norm catalogue: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        if matrix.problems:
+            print(f"traceability: {len(matrix.problems)} problem(s)", file=sys.stderr)
+            for problem in matrix.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+        tests = {t.id for row in matrix.norms for t in row.tests}
+        print(
+            f"traceability: {len(matrix.norms)} norms, {len(matrix.elements)} flow nodes, {len(tests)} tests: "
+            "no problems"
+        )
+        return 0
+    # UTF-8 whatever the locale: the output quotes the Russian text and is redirected into docs/.
+    sys.stdout.buffer.write(render(matrix, args.format).encode("utf-8"))
+    sys.stdout.flush()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
@@ -223,6 +249,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-env", metavar="VAR", help="read the password from this environment variable instead of prompting"
     )
     create.set_defaults(func=cmd_users_create)
+
+    trace = sub.add_parser(
+        "traceability", help="the matrix norm -> diagram elements -> rules -> tests (docs/traceability.md)"
+    )
+    trace.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="default: text")
+    trace.add_argument("--check", action="store_true", help="print only the problems; exit 1 when there are any")
+    trace.add_argument("--bpmn-dir", type=Path, default=settings.bpmn_dir, help=f"default: {settings.bpmn_dir}")
+    trace.add_argument("--tests-dir", type=Path, default=None, help="default: the project's tests/")
+    trace.add_argument("--norms", type=Path, default=None, help="norm catalogue (default: app/traceability/norms.toml)")
+    trace.set_defaults(func=cmd_traceability)
     return parser
 
 

@@ -36,8 +36,8 @@ FORMS: dict[str, dict[str, Any]] = {
             {
                 "full_name": "C. Head",
                 "organisation": "MINJUST",
-                "position": "Deputy head of department",
-                "level": "deputy_head_of_structural_subdivision",
+                "position": "Head of department",
+                "level": "head_of_structural_subdivision",
             },
         ],
     },
@@ -47,8 +47,22 @@ FORMS: dict[str, dict[str, Any]] = {
     "report_results": {"report_summary": "Reply sent on 10 May.", "reported_on": "2024-05-15"},
     "pa_acknowledge_report": {"acknowledged": True},
     "ombudsman_acknowledge_report": {"acknowledged": True},
-    "publish_on_website": {"mfa_url": "https://www.gov.kz/memleket/entities/mfa/press/1", "published_on": "2024-06-03"},
+    "publish_on_website": {
+        "item": "communication",
+        "mfa_url": "https://www.gov.kz/memleket/entities/mfa/press/1",
+        "published_on": "2024-06-03",
+    },
 }
+
+# What the service adds to a signature step's data (tasks._signature); engine-level tests add it themselves.
+SIGNED = {"by": "mvd.head", "name": "MVD first head", "on": "2024-04-10", "capacity": "first_head"}
+ENGINE_EXTRA = {"sign_information": {"information_signature": SIGNED}, "sign_reply": {"reply_signature": SIGNED}}
+
+
+def engine_data(spec: str) -> dict[str, Any]:
+    """A step's form data as the service hands it to the engine."""
+    return {**FORMS[spec], **ENGINE_EXTRA.get(spec, {})}
+
 
 # Who does each step: (organisation's officer, or head for signatures).
 ACTOR = {

@@ -51,9 +51,9 @@ def test_fresh_database_migrate_deploy_seed(empty_db: str) -> None:
             env={"PW": "a-long-enough-password"},
         )
 
-    r = create("mvd.deputy", "MVD:officer")
+    r = create("mvd.adviser", "MVD:officer")
     assert r.returncode == 0 and "MVD:officer" in r.stdout
-    r = create("mvd.deputy", "MVD:officer")
+    r = create("mvd.adviser", "MVD:officer")
     assert r.returncode == 1 and "exists already" in r.stderr
     r = create("x.y", "NOWHERE:officer")
     assert r.returncode == 1 and "NOWHERE" in r.stderr

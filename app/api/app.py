@@ -14,7 +14,20 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from app.api import auth, calendar, communications, definitions, health, instances, processes, tasks
+from app.api import (
+    auth,
+    calendar,
+    communications,
+    definitions,
+    health,
+    instances,
+    organisations,
+    processes,
+    tasks,
+    traceability,
+    treaty_bodies,
+    visits,
+)
 from app.api.guard import RequestGuard
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
@@ -100,7 +113,20 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, eng
     async def _request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": _validation_detail(exc)})
 
-    for module in (health, auth, definitions, communications, processes, instances, tasks, calendar):
+    for module in (
+        health,
+        auth,
+        definitions,
+        communications,
+        processes,
+        instances,
+        tasks,
+        calendar,
+        organisations,
+        traceability,
+        visits,
+        treaty_bodies,
+    ):
         app.include_router(module.router)
     app.add_middleware(RequestGuard, default_limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
     return app

@@ -263,3 +263,54 @@ def audit_out(e: AuditEvent) -> AuditEventOut:
         prev_hash=e.prev_hash,
         hash=e.hash,
     )
+
+
+class DelegationIn(Strict):
+    user: str = Field(min_length=1, max_length=80, description="username of the member who will act as first head")
+    from_: date = Field(alias="from", description="first day (Asia/Almaty) the delegation is valid")
+    to: date = Field(description="last day it is valid, inclusive")
+    reason: str = Field(min_length=1, max_length=2000, description="why: leave, illness, business trip, ...")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [{"user": "mvd.deputy", "from": "2024-04-01", "to": "2024-04-14", "reason": "Annual leave"}]
+        },
+    )
+
+
+class RevokeIn(Strict):
+    reason: str = Field(default="", max_length=2000)
+
+
+class DelegationOut(BaseModel):
+    id: int
+    organisation: str
+    user: str
+    user_name: str
+    from_: date = Field(serialization_alias="from")
+    to: date
+    reason: str
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+    revoked_by: str | None
+    revoke_reason: str | None
+
+
+def delegation_out(d: Any) -> DelegationOut:
+    return DelegationOut(
+        id=d.id,
+        organisation=d.organisation.code,
+        user=d.user.username,
+        user_name=d.user.full_name,
+        from_=d.valid_from,
+        to=d.valid_to,
+        reason=d.reason,
+        created_by=d.created_by,
+        created_at=d.created_at,
+        revoked_at=d.revoked_at,
+        revoked_by=d.revoked_by,
+        revoke_reason=d.revoke_reason,
+    )

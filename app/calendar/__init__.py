@@ -13,6 +13,7 @@ from app.calendar.working_days import (
     add_working_days_iso,
     as_date,
     default_calendar,
+    working_days_before_iso,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "as_date",
     "default_calendar",
     "load_data",
+    "working_days_before_iso",
 ]

@@ -186,6 +186,23 @@ class WorkingDayCalendar:
         """Shortcut: the aware UTC instant at which a period of `n` working days from `start` ends."""
         return self.due_at(self.add_working_days(start, n))
 
+    def working_days_before(self, end: date, n: int) -> date:
+        """The N-th working day before `end`, counting back from the day before it (the mirror of
+        `add_working_days`): reminders ahead of a date that someone else set, e.g. a treaty body's."""
+        if isinstance(end, datetime):
+            raise TypeError("end must be a date, not a datetime")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"n must be a positive number of working days, got {n!r}")
+        d = end if self.count_event_day else end - timedelta(days=1)
+        counted = 0
+        for _ in range(_MAX_SPAN_DAYS):
+            if self.is_working_day(d):
+                counted += 1
+                if counted == n:
+                    return d
+            d -= timedelta(days=1)
+        raise RuntimeError(f"no {n} working days within {_MAX_SPAN_DAYS} days before {end}")
+
     # -- reporting -----------------------------------------------------------------------------
 
     def year(self, year: int) -> dict[str, Any]:
@@ -311,6 +328,15 @@ def add_working_days_iso(start: date | str, n: int, calendar: WorkingDayCalendar
     return cal.deadline(as_date(start), n).isoformat()
 
 
+def working_days_before_iso(end: date | str, n: int, calendar: WorkingDayCalendar | None = None) -> str:
+    """ISO instant (UTC) of the start (00:00 Asia/Almaty) of the N-th working day before `end`: for
+    reminder timers, which must fire while N working days are still left (`add_working_days` only
+    counts forward)."""
+    cal = calendar or default_calendar()
+    day = cal.working_days_before(as_date(end), n)
+    return cal.due_at(day - timedelta(days=1)).isoformat()  # 24:00 of the day before = 00:00 of `day`
+
+
 __all__ = [
     "DEFAULT_DATA_PATH",
     "CalendarError",
@@ -318,4 +344,5 @@ __all__ = [
     "WorkingDayCalendar",
     "add_working_days_iso",
     "default_calendar",
+    "working_days_before_iso",
 ]

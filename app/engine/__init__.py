@@ -6,10 +6,11 @@ from app.engine.definitions import (
     HumanTaskSpec,
     ParsedDefinition,
     Problem,
+    Rule,
     inspect_bpmn,
     read_bpmn,
 )
-from app.engine.errors import EngineError, NotWaitingForMessage, TaskNotReady
+from app.engine.errors import EngineError, NotWaitingForMessage, RuleViolation, TaskNotReady
 from app.engine.runtime import ArmedTimer, Case, LoadedDefinition, ReadyTask
 from app.engine.runtime import definitions as definitions_cache
 
@@ -24,6 +25,8 @@ __all__ = [
     "ParsedDefinition",
     "Problem",
     "ReadyTask",
+    "Rule",
+    "RuleViolation",
     "TaskNotReady",
     "definitions_cache",
     "inspect_bpmn",

@@ -33,7 +33,7 @@ HUMAN_TASK_TAGS = ("userTask", "manualTask", "task")
 CANDIDATE_ROLES = ("officer", "head")
 ORG_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
 NORM_LINE = re.compile(r"^norm:\s*(?P<norms>.+)$")
-NORM_PART = re.compile(r"^14-\d{1,2}(?: ч\.\d)?$")
+NORM_PART = re.compile(r"^14-\d{1,2}(?: ч\.\d| пп\.\d)?$")
 FORM_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.json$")
 RESERVED_FIELD = re.compile(r"^(typename|_.*)$")
 # Column sizes of human_task and process_definition: refuse at deploy what the database cannot hold.
@@ -59,6 +59,17 @@ class DefinitionError(Exception):
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A condition of the law the engine checks before it accepts a completion or a message:
+    `rule:<field>` (an expression that must be true) with `message:<field>` (what to tell the user)
+    in the element's properties. The field is where the error is shown."""
+
+    field: str
+    expression: str
+    message: str
+
+
+@dataclass(frozen=True)
 class HumanTaskSpec:
     """What the service needs to know about a user task, read once at deploy."""
 
@@ -70,6 +81,8 @@ class HumanTaskSpec:
     form_key: str | None
     norms: tuple[str, ...]
     line: int | None = None
+    rules: tuple[Rule, ...] = ()
+    signature: str | None = None  # the variable a signature step records its signer in
 
 
 @dataclass
@@ -81,6 +94,7 @@ class ParsedDefinition:
     form_keys: set[str]
     messages: set[str]
     start_lanes: set[str] = field(default_factory=set)
+    message_rules: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
     # What SpiffWorkflow's parser built while validating: kept, so a loaded definition is parsed once.
     spec: Any = field(default=None, repr=False)
     subprocess_specs: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -162,7 +176,9 @@ def _norms(node: etree._Element, problems: list[Problem]) -> tuple[str, ...]:
         if not NORM_PART.match(part):
             problems.append(
                 Problem(
-                    f"norm reference {part!r} is not of the form '14-5' or '14-5 ч.1'", node.get("id"), node.sourceline
+                    f"norm reference {part!r} is not of the form '14-5', '14-5 ч.1' or '14-10 пп.1'",
+                    node.get("id"),
+                    node.sourceline,
                 )
             )
     return parts
@@ -286,7 +302,9 @@ def inspect_bpmn(source: bytes | BpmnFile, file_name: str, forms: Mapping[str, A
     _check_expressions(root, problems)
 
     start_lanes = {lane_of.get(s.get("id"), "") for s in main.xpath("./bpmn:startEvent", namespaces=NS)}
-    messages = {m.get("name") or m.get("id") for m in root.xpath("./bpmn:message", namespaces=NS)}
+    message_names = {m.get("id"): m.get("name") or m.get("id") for m in root.xpath("./bpmn:message", namespaces=NS)}
+    messages = set(message_names.values())
+    message_rules = _message_rules(root, message_names, problems)
 
     if problems:
         raise DefinitionError(problems)
@@ -303,6 +321,7 @@ def inspect_bpmn(source: bytes | BpmnFile, file_name: str, forms: Mapping[str, A
         form_keys=form_keys,
         messages={m for m in messages if m},
         start_lanes={lane for lane in start_lanes if lane},
+        message_rules=message_rules,
         spec=spec,
         subprocess_specs=subprocess_specs,
     )
@@ -370,6 +389,16 @@ def _human_task(
             )
         else:
             problems.extend(Problem(msg, element_id, line) for msg in check_form_schema(form_key, forms[form_key]))
+    fields = set((forms.get(form_key) or {}).get("properties", {})) if form_key else set()
+    rules = _rules(props, element_id, line, fields if form_key in forms else None, problems)
+    signature = props.get("signature") or None
+    if signature is not None:
+        if not signature.isidentifier() or signature.startswith("_"):
+            problems.append(Problem(f"property 'signature' {signature!r} must be a variable name", element_id, line))
+        if role != "head":
+            problems.append(
+                Problem("a signature step (property 'signature') needs candidate_role 'head'", element_id, line)
+            )
     return HumanTaskSpec(
         bpmn_id=element_id,
         name=node.get("name") or element_id,
@@ -379,7 +408,53 @@ def _human_task(
         form_key=form_key,
         norms=_norms(node, []),
         line=line,
+        rules=rules,
+        signature=signature,
     )
+
+
+def _rules(
+    props: Mapping[str, str],
+    element_id: str,
+    line: int | None,
+    fields: set[str] | None,
+    problems: list[Problem],
+) -> tuple[Rule, ...]:
+    """`rule:<field>` / `message:<field>` pairs; `fields` are the form's fields (None: no form to check)."""
+    rules = []
+    for name, expression in props.items():
+        if name.startswith("message:") and f"rule:{name[8:]}" not in props:
+            problems.append(Problem(f"property {name!r} has no matching 'rule:{name[8:]}'", element_id, line))
+        if not name.startswith("rule:"):
+            continue
+        field_name = name[5:]
+        message = props.get(f"message:{field_name}", "").strip()
+        if not message:
+            problems.append(
+                Problem(f"property {name!r} needs a 'message:{field_name}' to show the user", element_id, line)
+            )
+        if fields is not None and field_name not in fields:
+            problems.append(Problem(f"property {name!r}: the form has no field {field_name!r}", element_id, line))
+        try:
+            check_expression(expression)
+        except SandboxError as exc:
+            problems.append(Problem(f"property {name!r}: {exc}", element_id, line))
+        rules.append(Rule(field_name, expression, message))
+    return tuple(rules)
+
+
+def _message_rules(
+    root: etree._Element, message_names: Mapping[str, str], problems: list[Problem]
+) -> dict[str, tuple[Rule, ...]]:
+    """Rules on the events that catch a message check its payload (with the case's data as `case`)."""
+    found: dict[str, tuple[Rule, ...]] = {}
+    for event in root.xpath("//bpmn:*[bpmn:messageEventDefinition]", namespaces=NS):
+        definition = event.find("bpmn:messageEventDefinition", NS)
+        name = message_names.get(definition.get("messageRef") or "")
+        rules = _rules(_properties(event), event.get("id"), event.sourceline, None, problems)
+        if name and rules:
+            found[name] = found.get(name, ()) + rules
+    return found
 
 
 def _check_expressions(root: etree._Element, problems: list[Problem]) -> None:

@@ -17,3 +17,11 @@ class TaskNotReady(EngineError):
 
 class NotWaitingForMessage(EngineError):
     """No event in the case is waiting for a message of that name."""
+
+
+class RuleViolation(EngineError):
+    """A rule the diagram states (`rule:<field>`) refused the completion or the message."""
+
+    def __init__(self, errors: list[dict[str, str]], element_id: str | None = None) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors), element_id)
+        self.errors = errors

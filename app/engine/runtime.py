@@ -24,11 +24,11 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from app.calendar import add_working_days_iso, as_date, default_calendar
+from app.calendar import add_working_days_iso, as_date, default_calendar, working_days_before_iso
 from app.clock import Clock
 from app.engine.clock_bridge import EngineContext, engine_context
-from app.engine.definitions import HumanTaskSpec, ParsedDefinition, inspect_bpmn
-from app.engine.errors import EngineError, NotWaitingForMessage, TaskNotReady
+from app.engine.definitions import HumanTaskSpec, ParsedDefinition, Rule, inspect_bpmn
+from app.engine.errors import EngineError, NotWaitingForMessage, RuleViolation, TaskNotReady
 from app.engine.sandbox import RestrictedEnvironment, SandboxError
 from app.engine.serializer import dump_state, load_state
 
@@ -40,7 +40,11 @@ def end_of_day(day: Any) -> str:
 
 
 # What diagram expressions may call besides the built-in whitelist.
-_HELPERS: dict[str, Callable[..., Any]] = {"add_working_days": add_working_days_iso, "end_of_day": end_of_day}
+_HELPERS: dict[str, Callable[..., Any]] = {
+    "add_working_days": add_working_days_iso,
+    "end_of_day": end_of_day,
+    "working_days_before": working_days_before_iso,  # reminders N working days ahead of a date
+}
 
 
 _script_engine = PythonScriptEngine(environment=RestrictedEnvironment(dict(_HELPERS)))
@@ -358,10 +362,14 @@ class Case:
         self.refresh()
 
     def complete(self, task_id: str, data: Mapping[str, Any]) -> None:
+        """Complete a ready task with the submitted data, once the task's rules accept it."""
         self.refresh()
         task = self._find(task_id)
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise TaskNotReady(f"task {task_id} is no longer waiting for completion")
+        info = self.definition.info.human_tasks.get(task.task_spec.bpmn_id)
+        if info is not None and info.rules:
+            _check_rules(info.rules, {**task.data, **data}, {}, task.task_spec.bpmn_id)
         with engine_context(self.context):
             task.data.update(dict(data))
             try:
@@ -374,6 +382,9 @@ class Case:
         """Deliver a message. A completed case still listens to its event sub-processes (OHCHR
         publishes a reply long after the report step): such a message reopens the case."""
         self.refresh()
+        rules = self.definition.info.message_rules.get(name, ())
+        if rules:
+            _check_rules(rules, dict(payload), {"case": self.data()}, None)
         with engine_context(self.context):
             event = BpmnEvent(MessageEventDefinition(name), payload=dict(payload))
             try:
@@ -389,3 +400,22 @@ class Case:
         except SpiffWorkflowException as exc:
             element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)
             raise EngineError(f"the diagram failed: {exc}", element) from exc
+
+
+def _check_rules(
+    rules: tuple[Rule, ...], data: Mapping[str, Any], extra: Mapping[str, Any], element_id: str | None
+) -> None:
+    """Evaluate the diagram's rules in the sandbox; every failed one becomes a field error.
+
+    A rule that cannot be evaluated (a field missing, a wrong type) counts as failed: the law's
+    condition was not shown to hold."""
+    errors = []
+    for rule in rules:
+        try:
+            ok = _script_engine.environment.evaluate(rule.expression, dict(data), extra)
+        except Exception:
+            ok = False
+        if not ok:
+            errors.append({"field": rule.field, "message": rule.message})
+    if errors:
+        raise RuleViolation(errors, element_id)

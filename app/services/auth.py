@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.clock import Clock
 from app.db.models import ApiToken, User
 from app.db.session import begin_write
+from app.services.delegations import acting_memberships, today
 from app.services.errors import Unauthorized
 from app.services.principal import MembershipView, Principal
 
@@ -31,7 +32,8 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def principal_of(user: User) -> Principal:
+def principal_of(user: User, acting: tuple[MembershipView, ...] = ()) -> Principal:
+    """`acting`: head roles held today by acting-head delegations (services.delegations)."""
     return Principal(
         user_id=user.id,
         username=user.username,
@@ -39,7 +41,8 @@ def principal_of(user: User) -> Principal:
         memberships=tuple(
             MembershipView(m.organisation.code, m.organisation.kind, m.role)
             for m in sorted(user.memberships, key=lambda m: (m.organisation.code, m.role))
-        ),
+        )
+        + acting,
     )
 
 
@@ -113,7 +116,7 @@ def authenticate(session: Session, token: str, clock: Clock, cache: PrincipalCac
     api_token, user = row
     if api_token.revoked_at is not None or api_token.expires_at <= clock.now() or not user.is_active:
         raise Unauthorized("the token has expired or was revoked; log in again at POST /api/auth/token")
-    principal = principal_of(user)
+    principal = principal_of(user, acting_memberships(session, user.id, today(clock)))
     if cache is not None:
         cache.put(token, principal, api_token.expires_at, clock)
     return principal

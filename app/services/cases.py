@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, func, select, true
+from sqlalchemy import ColumnElement, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -19,7 +19,7 @@ from app.audit import events as audit
 from app.clock import Clock
 from app.db.models import AuditEvent, HumanTask, Organisation, ProcessDefinition, ProcessInstance, Timer
 from app.db.session import begin_write
-from app.engine import Case, EngineError, NotWaitingForMessage, ReadyTask
+from app.engine import Case, EngineError, NotWaitingForMessage, ReadyTask, RuleViolation
 from app.services import definitions as definition_service
 from app.services import timers
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -27,7 +27,11 @@ from app.services.forms import check_reserved
 from app.services.principal import Principal
 
 # Processes that have their own registration endpoint, which checks more than the generic start can.
-DEDICATED_START = {"communication": "POST /api/communications"}
+DEDICATED_START = {
+    "communication": "POST /api/communications",
+    "visit_invitation": "POST /api/visit-invitations",
+    "treaty_body": "POST /api/treaty-body-cases",
+}
 
 
 Event = audit.NewEvent
@@ -39,14 +43,18 @@ def sees_all_cases(principal: Principal) -> bool:
 
 
 def visibility_clause(principal: Principal) -> ColumnElement[bool]:
-    """Cases the principal may see: all for MFA, auditors and admins; else cases where their
-    organisation has or had a task."""
+    """Cases the principal may see: all for MFA, auditors and admins; else cases they started and
+    cases where their organisation has or had a task."""
     if sees_all_cases(principal):
         return true()
     orgs = sorted({m.organisation for m in principal.memberships})
     if not orgs:
         return false()
-    return exists().where(HumanTask.instance_id == ProcessInstance.id, HumanTask.organisation.in_(orgs))
+    # The person who started a case (a body proposing a visit) follows it before it has a task for them.
+    return or_(
+        ProcessInstance.started_by == principal.username,
+        exists().where(HumanTask.instance_id == ProcessInstance.id, HumanTask.organisation.in_(orgs)),
+    )
 
 
 def get_visible(session: Session, principal: Principal, instance_id: str, *, lock: bool = False) -> ProcessInstance:
@@ -340,6 +348,8 @@ def send_message(
         case.send_message(name, data)
     except NotWaitingForMessage as exc:
         raise Conflict(str(exc)) from exc
+    except RuleViolation as exc:
+        raise Invalid(exc.errors) from exc
     except EngineError as exc:
         raise Invalid([{"element_id": exc.element_id, "message": str(exc)}]) from exc
     save(

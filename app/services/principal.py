@@ -14,6 +14,7 @@ class MembershipView:
     organisation: str
     organisation_kind: str
     role: str
+    delegation_id: int | None = None  # set when the role is "head" by an acting-head delegation
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,17 @@ class Principal:
                 if m.role in acting:
                     scopes.setdefault(m.organisation, set()).add(candidate)
         return {org: tuple(sorted(roles)) for org, roles in scopes.items()}
+
+    def delegation_for(self, organisation: str) -> int | None:
+        """The acting-head delegation this user holds for the organisation today, if any."""
+        return next(
+            (m.delegation_id for m in self.memberships if m.organisation == organisation and m.delegation_id), None
+        )
+
+    def is_first_head_of(self, organisation: str) -> bool:
+        return any(
+            m.organisation == organisation and m.role == "head" and not m.delegation_id for m in self.memberships
+        )
 
     def in_kind(self, kind: str, *roles: str) -> bool:
         return any(m.organisation_kind == kind and (not roles or m.role in roles) for m in self.memberships)

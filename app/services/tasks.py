@@ -17,8 +17,8 @@ from app.audit import events as audit
 from app.clock import Clock
 from app.db.models import HumanTask, ProcessInstance
 from app.db.session import begin_write
-from app.engine import EngineError, TaskNotReady
-from app.services import cases, forms
+from app.engine import EngineError, RuleViolation, TaskNotReady
+from app.services import cases, delegations, forms
 from app.services import definitions as definition_service
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.principal import Principal
@@ -42,11 +42,15 @@ def _visible(session: Session, principal: Principal, task_id: str) -> HumanTask:
 
 
 def _require_actor(principal: Principal, row: HumanTask) -> None:
-    if not principal.can_act(row.organisation, row.candidate_role):
+    if principal.can_act(row.organisation, row.candidate_role):
+        return
+    roles = sorted(principal.roles_in(row.organisation)) or "not a member"
+    if row.candidate_role == "head":
         raise Forbidden(
-            f"this step needs the role '{row.candidate_role}' in {row.organisation}; "
-            f"you are {sorted(principal.roles_in(row.organisation)) or 'not a member'} there"
+            f"this step needs the first head of {row.organisation} or a person acting in his stead (an "
+            f"acting-head delegation valid today); you are {roles} there"
         )
+    raise Forbidden(f"this step needs the role '{row.candidate_role}' in {row.organisation}; you are {roles} there")
 
 
 def inbox(
@@ -185,9 +189,14 @@ def complete(
         raise Conflict(f"task {task_id} is claimed by {row.assignee}; ask them to release it")
     schema = definition_service.form_schema(instance.definition, row.form_key)
     forms.validate(session, schema, data, instance.data)
+    signed = _signature(session, principal, row, clock)
+    spec = definition_service.loaded(instance.definition).info.human_tasks.get(row.task_spec)
+    engine_data = {**data, spec.signature: signed} if signed and spec and spec.signature else data
     case = cases.restore(instance, clock)
     try:
-        case.complete(task_id, data)
+        case.complete(task_id, engine_data)
+    except RuleViolation as exc:
+        raise Invalid(exc.errors) from exc
     except TaskNotReady as exc:
         # A timer fired while the officer was typing: keep what the engine did, then refuse the act.
         cases.save(session, instance, case, actor=TIMER_ACTOR, now=clock.now(), events=[])
@@ -203,6 +212,7 @@ def complete(
             "organisation": row.organisation,
             "role": sorted(principal.roles_in(row.organisation)),
             "data": data,
+            **({"signature": signed} if signed else {}),
             **({"deadline": row.deadline, "due_at": row.due_at.isoformat(), "late": late} if row.due_at else {}),
         },
         task_id,
@@ -211,6 +221,36 @@ def complete(
         session, instance, case, actor=principal.username, now=clock.now(), events=[event], completed_task_id=task_id
     )
     return instance, saved
+
+
+def _signature(session: Session, principal: Principal, row: HumanTask, clock: Clock) -> dict[str, Any] | None:
+    """For a head's step: in what capacity the user acts, checked now against the database.
+
+    The first head signs as such; otherwise the user's acting-head delegation must still be valid
+    today (it may have been revoked since the user logged in)."""
+    if row.candidate_role != "head":
+        return None
+    day = delegations.today(clock)
+    signed: dict[str, Any] = {"by": principal.username, "name": principal.full_name, "on": day.isoformat()}
+    if principal.is_first_head_of(row.organisation):
+        return {**signed, "capacity": "first_head"}
+    delegation_id = principal.delegation_for(row.organisation)
+    found = (
+        delegations.still_valid(session, delegation_id, principal.user_id, row.organisation, day)
+        if delegation_id
+        else None
+    )
+    if found is None:
+        raise Forbidden(
+            f"this step needs the first head of {row.organisation} or a person acting in his stead; "
+            f"you hold no acting-head delegation of {row.organisation} valid on {day.isoformat()}"
+        )
+    return {
+        **signed,
+        "capacity": "acting_head",
+        "delegation": found.id,
+        "delegation_period": [found.valid_from.isoformat(), found.valid_to.isoformat()],
+    }
 
 
 def _audit(

@@ -54,7 +54,10 @@ def sync(
             continue
         if case.timer_outcome(timer_id) == "fired":
             row.status, row.fired_at = "fired", now
-            breached.append(row)
+            if row.deadline:
+                breached.append(row)
+            else:  # a timer that is no deadline (a reminder): nothing becomes overdue
+                events.append(NewEvent("timer_fired", {"element": row.element_id, "norm": row.norm}, timer_id))
         else:
             row.status = "disarmed"
             events.append(NewEvent("timer_disarmed", {"deadline": row.deadline, "element": row.element_id}, timer_id))

@@ -29,8 +29,10 @@ DEMO_ORGANISATIONS = [
 DEMO_USERS = [
     ("mfa.officer", "MFA officer", "MFA", ("officer",)),
     ("mfa.head", "MFA first head", "MFA", ("head",)),
+    ("mfa.deputy", "MFA deputy minister (acts as first head when delegated)", "MFA", ("officer",)),
     ("mvd.officer", "MVD officer", "MVD", ("officer",)),
     ("mvd.head", "MVD first head", "MVD", ("head",)),
+    ("mvd.deputy", "MVD deputy head (acts as first head when delegated)", "MVD", ("officer",)),
     ("minjust.officer", "Ministry of Justice officer", "MINJUST", ("officer",)),
     ("minjust.head", "Ministry of Justice first head", "MINJUST", ("head",)),
     ("ombudsman.officer", "Ombudsman's office officer", "OMBUDSMAN", ("officer",)),

@@ -28,7 +28,7 @@ def _count(api) -> int:  # type: ignore[no-untyped-def]
 
 def test_list_and_read_definitions(api) -> None:  # type: ignore[no-untyped-def]
     listed = {(d["key"], d["version"]) for d in api.get("mfa.officer", "/api/definitions").json()}
-    assert listed == {("communication", 1), ("minimal", 1)}
+    assert listed == {("communication", 1), ("minimal", 1), ("visit_invitation", 1), ("treaty_body", 1)}
     d = api.get("mfa.officer", "/api/definitions/communication").json()
     assert "forward.json" in d["forms"] and len(d["sha256"]) == 64
     xml = api.get("mfa.officer", "/api/definitions/communication/xml")
@@ -156,3 +156,23 @@ def test_concurrent_deploys_keep_one_unbroken_chain(app_factory, prepared_db) ->
     for e in events:
         assert e.prev_hash == prev and e.hash == chain_hash(prev, event_body(e))
         prev = e.hash
+
+
+def test_rules_and_signature_properties_are_checked_at_deploy(api) -> None:  # type: ignore[no-untyped-def]
+    """`rule:<field>` needs its `message:<field>`, a form field and a safe expression; `signature` a head."""
+    from tests.bpmn_builder import diagram, user_task
+
+    form = b'{"type": "object", "additionalProperties": false, "properties": {"x": {"type": "string", "title": "X"}}}'
+
+    def deploy(properties: dict[str, str]) -> list[str]:
+        xml = diagram("rules", [("t", user_task("t", {"formJsonSchemaFilename": "f.json", **properties}))])
+        r = _upload(api, xml, "rules.bpmn", forms={"f.json": form})
+        return [] if r.status_code == 201 else [p["message"] for p in r.json()["detail"]]
+
+    assert any("needs a 'message:x'" in m for m in deploy({"rule:x": "x == 'a'"}))
+    assert any("no matching 'rule:y'" in m for m in deploy({"message:y": "text"}))
+    assert any("the form has no field 'y'" in m for m in deploy({"rule:y": "y == 1", "message:y": "text"}))
+    assert any("rule:x" in m for m in deploy({"rule:x": "x.__class__", "message:x": "text"}))
+    assert any("needs candidate_role 'head'" in m for m in deploy({"signature": "signed"}))
+    assert any("must be a variable name" in m for m in deploy({"signature": "a b", "candidate_role": "head"}))
+    assert deploy({"rule:x": "x == 'a'", "message:x": "say a", "signature": "signed", "candidate_role": "head"}) == []

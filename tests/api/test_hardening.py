@@ -174,6 +174,7 @@ def test_history_and_case_survive_weird_but_valid_data(api) -> None:  # type: ig
             "data": {
                 "item": "communication",
                 "published_on": "2024-04-30",
+                "url": "https://spcommreports.ohchr.org/1",
                 "n": 10**30,
                 "f": 1e308,
                 "nested": [[[[{"a": None}]]]],

@@ -11,7 +11,7 @@ import pytest
 
 from app.clock import FixedClock
 from app.engine import Case, LoadedDefinition
-from tests.flow import FORMS, REGISTRATION
+from tests.flow import FORMS, REGISTRATION, engine_data
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS_DIR = {p.name: json.loads(p.read_text()) for p in (ROOT / "bpmn" / "forms").glob("*.json")}
@@ -30,12 +30,12 @@ def _drive(case_id: str, restore_from_fresh_spec: bool, message_at: int | None) 
         if restore_from_fresh_spec:  # every step in a "new process"
             case = Case.restore(_fresh(), case.state(), CLOCK, case_id, case.context.id_counter)
         if step == message_at:
-            case.send_message("ohchr_published", {"item": "communication", "published_on": "2024-04-01", "url": "u"})
+            case.send_message("ohchr_published", {"item": "communication", "published_on": "2024-04-01", "url": "https://u"})
         ready = case.ready_tasks()
         if not ready:
             return case
         task = ready[0]
-        case.complete(task.id, FORMS[task.bpmn_id])
+        case.complete(task.id, engine_data(task.bpmn_id))
     raise AssertionError("the case did not end")
 
 
@@ -49,7 +49,7 @@ def test_a_case_restored_on_a_freshly_parsed_spec_every_step_completes(message_a
 def test_cases_sharing_one_spec_do_not_affect_each_other() -> None:
     loaded = _fresh()
     first = Case.start(loaded, REGISTRATION, CLOCK, str(uuid.uuid4()))
-    first.send_message("ohchr_published", {"item": "communication", "published_on": "2024-04-01", "url": "u"})
+    first.send_message("ohchr_published", {"item": "communication", "published_on": "2024-04-01", "url": "https://u"})
     second = Case.start(loaded, REGISTRATION, CLOCK, str(uuid.uuid4()))
     assert [t.bpmn_id for t in second.ready_tasks()] == ["forward_communication"]
 
@@ -86,6 +86,6 @@ def test_a_late_body_escalates_to_its_head_without_holding_up_the_mfa() -> None:
     for body in ("MVD", "MINJUST"):
         for spec in ("prepare_information", "sign_information"):
             task = next(t for t in case.ready_tasks() if t.bpmn_id == spec and t.organisation == body)
-            case.complete(task.id, FORMS[spec])
+            case.complete(task.id, engine_data(spec))
     ready = {t.bpmn_id for t in case.ready_tasks()}
     assert "hold_meeting" in ready and "escalate_d5" not in ready

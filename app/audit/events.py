@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.db.models import AuditEvent
 
 GENESIS = "0" * 64
+BATCH_KEY = "audit_rows"  # session.info key of the rows `batched()` collects
 GLOBAL_CHAIN_LOCK = 21_786_2022  # any constant; names the advisory lock of the case-less chain
 
 
@@ -150,8 +153,24 @@ def record_many(
         digest = chain_hash(prev_hash, {**body, "occurred_at": occurred_at.isoformat()})
         rows.append({**body, "prev_hash": prev_hash, "hash": digest})
         prev_hash = digest
-    if rows:
+    batch = session.info.get(BATCH_KEY)
+    if batch is not None:  # the caller writes several cases and inserts all their events at once
+        batch.extend(rows)
+    elif rows:
         # One executemany, now: the ORM would insert row by row to fetch ids nobody reads.
+        session.execute(insert(AuditEvent), rows)
+
+
+@contextmanager
+def batched(session: Session) -> Iterator[None]:
+    """Collect the events appended inside the block and insert them in one statement at its end
+    (the timer worker wakes 50 cases per transaction: one round trip instead of 50)."""
+    session.info[BATCH_KEY] = rows = []
+    try:
+        yield
+    finally:
+        session.info.pop(BATCH_KEY, None)
+    if rows:
         session.execute(insert(AuditEvent), rows)
 
 

@@ -113,3 +113,10 @@ def complete(api: Any, task: dict[str, Any], data: dict[str, Any] | None = None,
         f"/api/tasks/{task['id']}/complete",
         json={"data": FORMS[task["task_spec"]] if data is None else data},
     )
+
+
+def complete_as(api: Any, user: str, task: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Complete a task as `user` and insist it worked: the answer (instance, next tasks)."""
+    r = api.post(user, f"/api/tasks/{task['id']}/complete", json={"data": data})
+    assert r.status_code == 200, (task["task_spec"], user, r.text)
+    return r.json()

@@ -14,6 +14,7 @@ from app.calendar import default_calendar, working_days_before_iso
 from app.clock import FixedClock
 from app.engine import Case, LoadedDefinition
 from tests.api.test_deadlines import fire_due
+from tests.flow import complete_as as complete
 from tests.flow import open_task
 
 CASE = {
@@ -32,12 +33,6 @@ def start(api: Any, user: str, **body: Any) -> Any:
 def started(api: Any, user: str, **body: Any) -> dict[str, Any]:
     r = start(api, user, **body)
     assert r.status_code == 201, r.text
-    return r.json()
-
-
-def complete(api: Any, user: str, task: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    r = api.post(user, f"/api/tasks/{task['id']}/complete", json={"data": data})
-    assert r.status_code == 200, (task["task_spec"], user, r.text)
     return r.json()
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from app.clock import FixedClock
 from app.engine import Case, LoadedDefinition
+from tests.flow import complete_as as complete
 from tests.flow import open_task
 
 VISIT = {
@@ -34,12 +35,6 @@ def start(api: Any, user: str, **body: Any) -> Any:
 def started(api: Any, user: str, **body: Any) -> dict[str, Any]:
     r = start(api, user, **body)
     assert r.status_code == 201, r.text
-    return r.json()
-
-
-def complete(api: Any, user: str, task: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    r = api.post(user, f"/api/tasks/{task['id']}/complete", json={"data": data})
-    assert r.status_code == 200, (task["task_spec"], user, r.text)
     return r.json()
 
 

@@ -1,13 +1,14 @@
-# The image runs exactly what `make run` runs: the same Makefile installs, migrates, deploys and serves.
+# The image runs exactly what `make run` runs: the same Makefile installs, builds the web assets
+# (npm, from the committed package-lock.json), migrates, deploys and serves.
 FROM python:3.11-slim
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends make \
+    && apt-get install -y --no-install-recommends make nodejs npm \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /srv/app
 COPY . .
-RUN make install
+RUN make install assets
 
 ENV HOST=0.0.0.0 PORT=8000
 EXPOSE 8000

@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DATABASE_URL ?= sqlite:///$(CURDIR)/var/app.db
 
-.PHONY: install setup run test lint bench
+.PHONY: install assets setup run test lint bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,29 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# Migrate the database and deploy every diagram in bpmn/ (unchanged files are not new versions).
-setup: install
+# The web pages' static assets (the case diagram: bpmn-js bundled by esbuild) from the committed
+# package-lock.json, into app/web/static/build/ (gitignored). Rebuilt only when the lock file, the
+# build script or src/ changed (the stamp). Without npm, or when npm fails (offline), the pages still
+# work without the diagram; the browser tests then skip (CI's E2E_REQUIRED=1 makes them fail instead).
+FRONTEND := app/web/frontend
+ASSETS_STAMP := app/web/static/build/.stamp
+$(ASSETS_STAMP): $(FRONTEND)/package.json $(FRONTEND)/package-lock.json $(FRONTEND)/build.mjs $(wildcard $(FRONTEND)/src/*)
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "building the web assets with npm ($(FRONTEND) -> app/web/static/build)"; \
+		if npm ci --prefix $(FRONTEND) --no-audit --no-fund && npm run build --prefix $(FRONTEND); then \
+			touch $@; \
+		else \
+			echo "WARNING: the web assets did not build (see npm's output above): the pages work without the diagram."; \
+		fi; \
+	else \
+		echo "npm not found: the case diagram is not built; the pages work without it and say so."; \
+		echo "  Install Node.js and npm, then run 'make assets' (the browser tests are skipped meanwhile)."; \
+	fi
+
+assets: $(ASSETS_STAMP)
+
+# Build the assets, migrate the database and deploy every diagram in bpmn/ (unchanged files are not new versions).
+setup: install assets
 	$(BIN)/python -m app migrate
 	$(BIN)/python -m app deploy bpmn
 
@@ -29,7 +50,8 @@ run: setup
 lint: install
 	$(BIN)/ruff check app tests migrations bench
 
-test: lint
+# The browser tests (tests/e2e) need the assets and /usr/bin/chromium; they skip, saying why, without them.
+test: lint assets
 	$(BIN)/python -m pytest
 
 bench: setup

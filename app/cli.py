@@ -259,6 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--tests-dir", type=Path, default=None, help="default: the project's tests/")
     trace.add_argument("--norms", type=Path, default=None, help="norm catalogue (default: app/traceability/norms.toml)")
     trace.set_defaults(func=cmd_traceability)
+
+    from app.cli_audit import add_commands as add_audit_commands  # audit verify|anchor, replay, export
+
+    add_audit_commands(sub)
     return parser
 
 

@@ -45,3 +45,10 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def frozen(clock: Clock) -> FixedClock:
+    """One instant for a whole use case: the engine's own timestamps (task state changes, timer
+    checks) then equal the time recorded on the audit events, so a replay at that recorded time
+    reproduces the stored state exactly, whatever clock the process runs on."""
+    return FixedClock(clock.now())

@@ -36,6 +36,14 @@ class Settings:
     max_body_bytes: int = field(default_factory=lambda: _int("MAX_BODY_BYTES", 1024 * 1024))
     max_upload_bytes: int = field(default_factory=lambda: _int("MAX_UPLOAD_BYTES", 2 * 1024 * 1024))
     bpmn_dir: Path = field(default_factory=lambda: Path(os.environ.get("BPMN_DIR", PROJECT_ROOT / "bpmn")))
+    # The web pages' cookies get the Secure flag when the request is HTTPS; behind a proxy that ends
+    # TLS, set TRUST_FORWARDED_PROTO=true so that its X-Forwarded-Proto: https counts as well.
+    trust_forwarded_proto: bool = field(
+        default_factory=lambda: os.environ.get("TRUST_FORWARDED_PROTO", "").lower() in ("1", "true", "yes")
+    )
+    # Issue 6: the file holding the key that signs audit anchors (HMAC-SHA256); unset: anchors are
+    # hashed but unsigned. AUDIT_ANCHOR_KEY (the key itself) is read when no file is named.
+    audit_anchor_key_file: str | None = field(default_factory=lambda: os.environ.get("AUDIT_ANCHOR_KEY_FILE") or None)
     page_size: int = 50
     max_page_size: int = 200
 

@@ -104,11 +104,42 @@ def database_url(
         path = tmp_path / "app.db"
         shutil.copy(sqlite_template, path)
         yield f"sqlite:///{path}"
+        _replays_identically(request, f"sqlite:///{path}")
         return
     assert pg_templates is not None
     url = pg_templates.new_database()
-    yield url
-    pg_templates.drop(url)
+    try:
+        yield url
+        _replays_identically(request, url)
+    finally:
+        pg_templates.drop(url)
+
+
+# Issue 6 (replay): before a test's database goes away, every case the test created is replayed from
+# its audit events and must come out identical to its stored state; a divergence fails the test (as
+# an error in its teardown). A test that damages a case on purpose says so with
+# @pytest.mark.replay_diverges("why"). tests/audit/test_replay.py shows that the check fails on a divergence.
+REPLAY_CHECKS: list[tuple[int, float]] = []  # (cases replayed, seconds), one entry per test database
+
+
+def _replays_identically(request: pytest.FixtureRequest, url: str) -> None:
+    if request.node.get_closest_marker("replay_diverges") is not None:
+        return
+    import time
+
+    from app.services.auditing import replay_database
+
+    started = time.perf_counter()
+    engine = make_engine(url)
+    try:
+        results = replay_database(make_sessionmaker(engine))
+    finally:
+        engine.dispose()
+    REPLAY_CHECKS.append((len(results), time.perf_counter() - started))
+    diverged = [r for r in results if not r.identical]
+    if diverged:
+        lines = [f"{r.instance_id} ({r.business_key}): {r.divergence}" for r in diverged[:5]]
+        pytest.fail(f"{len(diverged)} of {len(results)} case(s) do not replay identically:\n" + "\n".join(lines))
 
 
 @pytest.fixture
@@ -166,3 +197,14 @@ def app_factory(prepared_db: str, clock: FixedClock):  # type: ignore[no-untyped
 @pytest.fixture
 def api(app_factory) -> Api:  # type: ignore[no-untyped-def]
     return app_factory()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Issue 6: say how many cases the replay check above went through (divergences are errors)."""
+    cases = sum(n for n, _ in REPLAY_CHECKS)
+    if cases:
+        seconds = sum(t for _, t in REPLAY_CHECKS)
+        terminalreporter.write_line(
+            f"replay check: {cases} case(s) from {len(REPLAY_CHECKS)} test database(s) replayed "
+            f"in {seconds:.1f} s ({1000 * seconds / cases:.0f} ms per case)"
+        )

@@ -11,18 +11,22 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.api import (
+    audit,
     auth,
     calendar,
     communications,
     definitions,
+    export,
     health,
     instances,
     organisations,
     processes,
+    reports,
     tasks,
     traceability,
     treaty_bodies,
@@ -33,8 +37,9 @@ from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker
 from app.services.auth import PrincipalCache
-from app.services.errors import ServiceError, Unauthorized
+from app.services.errors import ServiceError, Throttled, Unauthorized
 from app.services.timers import run_worker
+from app.web import routes as web
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +102,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, eng
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        if isinstance(exc, Throttled) and exc.retry_after is not None:
+            headers = {"Retry-After": str(max(1, int((exc.retry_after - app.state.clock.now()).total_seconds())))}
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=headers)
 
     @app.exception_handler(OperationalError)
@@ -126,7 +133,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, eng
         traceability,
         visits,
         treaty_bodies,
+        audit,
+        export,
+        reports,
     ):
         app.include_router(module.router)
+    app.include_router(web.router)  # the pages (app/web), over the same services
+    app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     app.add_middleware(RequestGuard, default_limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
     return app

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
 from app.config import Settings
@@ -27,6 +27,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
     finally:
         session.close()
+
+
+async def get_session_factory(request: Request) -> sessionmaker[Session]:
+    """For work in a transaction of its own beside the request's session (recording an access)."""
+    return request.app.state.sessionmaker
 
 
 async def get_clock(request: Request) -> Clock:
@@ -72,6 +77,7 @@ async def paging(
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -4,9 +4,9 @@ from typing import Literal
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import ClockDep, PageDep, PrincipalDep, SessionDep
+from app.api.deps import ClockDep, PageDep, PrincipalDep, SessionDep, SessionFactoryDep
 from app.api.schemas import AuditEventOut, InstanceOut, MessageIn, audit_out, case_out
-from app.services import cases, messages
+from app.services import auditing, cases, messages
 
 router = APIRouter(prefix="/api/instances", tags=["instances"])
 
@@ -15,6 +15,7 @@ router = APIRouter(prefix="/api/instances", tags=["instances"])
 def list_instances(
     response: Response,
     session: SessionDep,
+    factory: SessionFactoryDep,
     clock: ClockDep,
     principal: PrincipalDep,
     page: PageDep,
@@ -28,19 +29,32 @@ def list_instances(
     )
     response.headers["X-Total-Count"] = str(total)
     now = clock.now()
-    return [case_out(v, now) for v in cases.views(session, principal, rows)]
+    shown = [case_out(v, now) for v in cases.views(session, principal, rows)]
+    filters = {"business_key": business_key, "status": status, "key": key, "page": page.page}
+    auditing.auditor_viewed(factory, principal, clock, "instances", filters=filters, instance_ids=[c.id for c in shown])
+    return shown
 
 
 @router.get("/{instance_id}", response_model=InstanceOut)
-def get_instance(instance_id: str, session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> InstanceOut:
+def get_instance(
+    instance_id: str, session: SessionDep, factory: SessionFactoryDep, clock: ClockDep, principal: PrincipalDep
+) -> InstanceOut:
     instance = cases.get_visible(session, principal, instance_id)
-    return case_out(cases.view(session, principal, instance), clock.now())
+    shown = case_out(cases.view(session, principal, instance), clock.now())
+    auditing.auditor_viewed(
+        factory, principal, clock, "instance", instance_id=instance_id, business_key=shown.business_key
+    )
+    return shown
 
 
 @router.get("/{instance_id}/history", response_model=list[AuditEventOut])
-def history(instance_id: str, session: SessionDep, principal: PrincipalDep) -> list[AuditEventOut]:
+def history(
+    instance_id: str, session: SessionDep, factory: SessionFactoryDep, clock: ClockDep, principal: PrincipalDep
+) -> list[AuditEventOut]:
     """The case's audit events in order, each with its place in the hash chain."""
-    return [audit_out(e) for e in cases.history(session, principal, instance_id)]
+    shown = [audit_out(e) for e in cases.history(session, principal, instance_id)]
+    auditing.auditor_viewed(factory, principal, clock, "history", instance_id=instance_id, events=len(shown))
+    return shown
 
 
 @router.post(

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.api.deps import ClockDep, PrincipalDep, SessionDep
+from app.api.deps import ClockDep, PrincipalDep, SessionDep, SessionFactoryDep
 from app.api.schemas import DelegationIn, DelegationOut, RevokeIn, delegation_out
-from app.services import delegations
+from app.services import auditing, delegations
 
 router = APIRouter(prefix="/api/organisations", tags=["organisations"])
 
 
 @router.get("/{code}/delegations", response_model=list[DelegationOut], response_model_by_alias=True)
-def list_delegations(code: str, session: SessionDep, principal: PrincipalDep) -> list[DelegationOut]:
+def list_delegations(
+    code: str, session: SessionDep, factory: SessionFactoryDep, clock: ClockDep, principal: PrincipalDep
+) -> list[DelegationOut]:
     """All delegations of the organisation, revoked ones included (members, auditors, admins)."""
-    return [delegation_out(d) for d in delegations.list_for(session, principal, code)]
+    shown = [delegation_out(d) for d in delegations.list_for(session, principal, code)]
+    auditing.auditor_viewed(factory, principal, clock, "delegations", organisation=code, delegations=len(shown))
+    return shown
 
 
 @router.post(

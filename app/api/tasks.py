@@ -5,9 +5,9 @@ from typing import Literal
 from fastapi import APIRouter, Response
 from pydantic import AwareDatetime
 
-from app.api.deps import ClockDep, PageDep, PrincipalDep, SessionDep
+from app.api.deps import ClockDep, PageDep, PrincipalDep, SessionDep, SessionFactoryDep
 from app.api.schemas import CompleteIn, CompleteOut, TaskDetailOut, TaskOut, case_out, task_out
-from app.services import cases, tasks
+from app.services import auditing, cases, tasks
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -41,9 +41,12 @@ def inbox(
 
 
 @router.get("/{task_id}", response_model=TaskDetailOut, responses={404: {"description": "no such task you may see"}})
-def get_task(task_id: str, session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> TaskDetailOut:
+def get_task(
+    task_id: str, session: SessionDep, factory: SessionFactoryDep, clock: ClockDep, principal: PrincipalDep
+) -> TaskDetailOut:
     """One task with its form's JSON Schema (organisation choices filled in) and the case's data."""
     d = tasks.detail(session, principal, task_id, clock)
+    auditing.auditor_viewed(factory, principal, clock, "task", task_id=task_id, instance_id=d.instance.id)
     base = task_out(d.task, d.instance.business_key, clock.now()).model_dump()
     return TaskDetailOut(**base, form_schema=d.form_schema, can_act=d.can_act, data=d.data)
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.db.models import AuditEvent
+from app.jsonvalues import normalise
 
 GENESIS = "0" * 64
 BATCH_KEY = "audit_rows"  # session.info key of the rows `batched()` collects
@@ -148,7 +149,8 @@ def record_many(
             "task_id": new.task_id,
             "definition_key": definition_key,
             "definition_version": definition_version,
-            "payload": json.loads(json.dumps(new.payload, default=str)),
+            # as the database will give it back (JSONB turns 1e308 into an integer): the hash covers that
+            "payload": normalise(json.loads(json.dumps(new.payload, default=str))),
         }
         digest = chain_hash(prev_hash, {**body, "occurred_at": occurred_at.isoformat()})
         rows.append({**body, "prev_hash": prev_hash, "hash": digest})

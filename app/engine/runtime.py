@@ -31,6 +31,7 @@ from app.engine.definitions import HumanTaskSpec, ParsedDefinition, Rule, inspec
 from app.engine.errors import EngineError, NotWaitingForMessage, RuleViolation, TaskNotReady
 from app.engine.sandbox import RestrictedEnvironment, SandboxError
 from app.engine.serializer import dump_state, load_state
+from app.jsonvalues import normalise
 
 
 def end_of_day(day: Any) -> str:
@@ -73,6 +74,17 @@ class ReadyTask:
     form_key: str | None
     norms: tuple[str, ...]
     enclosing: tuple[str, ...] = ()  # this task's id and the ids of the activities it runs inside
+
+
+def canonical_data(value: Any) -> Any:
+    """Data handed to the engine: keys sorted and numbers as every database returns them.
+
+    The engine's state depends on the order of keys (a task's data is stored as a delta whose
+    `deletions` list follows its parent's key order, and scripts may iterate over keys) and on a
+    number's type, while the audit log the data is recorded in cannot keep either on PostgreSQL
+    (JSONB reorders keys and turns 1e308 into an integer). In this form the state is a function of
+    what the log holds, so a replay from the log reproduces it exactly."""
+    return normalise(value, sort_keys=True)
 
 
 def _doc_value(doc: str, key: str) -> str | None:
@@ -189,7 +201,7 @@ class Case:
         with engine_context(context):
             workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=_script_engine)
             start = workflow.get_next_task(spec_name="Start") or workflow.task_tree
-            start.data.update(dict(data))
+            start.data.update(canonical_data(data))
             case = cls(definition, workflow, context)
             case._run_engine()
         return case
@@ -287,6 +299,18 @@ class Case:
             return "disarmed"
         return "fired" if task.state in (TaskState.READY, TaskState.COMPLETED) else "disarmed"
 
+    def finished_at(self, task_id: str) -> datetime | None:
+        """When an activity (a task, sub-process or call activity) completed, by the engine's own
+        record of its last state change; None while it runs, if it was cancelled, or if unknown.
+        Compliance reports ask it when the act a breached deadline governs was finally done."""
+        try:
+            task = self.workflow.get_task_from_id(uuid.UUID(task_id))
+        except Exception:
+            return None
+        if task is None or task.state != TaskState.COMPLETED or not task.last_state_change:
+            return None
+        return datetime.fromtimestamp(task.last_state_change, UTC)
+
     def task_data(self, task_id: str) -> dict[str, Any]:
         task = self._find(task_id)
         return json.loads(json.dumps(task.data, default=str))
@@ -346,6 +370,7 @@ class Case:
         deadline) or a change of the calendar. SpiffWorkflow evaluates a timer's expression once and
         caches the instant; this writes the changes into every unfinished task's data, drops the
         cached instants and lets the engine evaluate them again."""
+        changes = canonical_data(changes) if changes else None
         with engine_context(self.context):
             for wf in self._workflows():
                 if changes:
@@ -363,6 +388,7 @@ class Case:
 
     def complete(self, task_id: str, data: Mapping[str, Any]) -> None:
         """Complete a ready task with the submitted data, once the task's rules accept it."""
+        data = canonical_data(data)  # also what the rules see: as a replay from the log will
         self.refresh()
         task = self._find(task_id)
         if task.state != TaskState.READY or not task.task_spec.manual:
@@ -371,7 +397,7 @@ class Case:
         if info is not None and info.rules:
             _check_rules(info.rules, {**task.data, **data}, {}, task.task_spec.bpmn_id)
         with engine_context(self.context):
-            task.data.update(dict(data))
+            task.data.update(data)
             try:
                 task.run()
             except SpiffWorkflowException as exc:
@@ -381,12 +407,13 @@ class Case:
     def send_message(self, name: str, payload: Mapping[str, Any]) -> None:
         """Deliver a message. A completed case still listens to its event sub-processes (OHCHR
         publishes a reply long after the report step): such a message reopens the case."""
+        payload = canonical_data(payload)
         self.refresh()
         rules = self.definition.info.message_rules.get(name, ())
         if rules:
             _check_rules(rules, dict(payload), {"case": self.data()}, None)
         with engine_context(self.context):
-            event = BpmnEvent(MessageEventDefinition(name), payload=dict(payload))
+            event = BpmnEvent(MessageEventDefinition(name), payload=payload)
             try:
                 self.workflow.send_event(event)
             except WorkflowException as exc:

@@ -106,6 +106,11 @@ class PrincipalCache:
         with self._lock:
             self._items.clear()
 
+    def forget(self, token: str) -> None:
+        """Drop one token at once (logout), so this process stops honouring it before the TTL."""
+        with self._lock:
+            self._items.pop(_token_hash(token), None)
+
 
 def authenticate(session: Session, token: str, clock: Clock, cache: PrincipalCache | None = None) -> Principal:
     row = session.execute(
@@ -120,3 +125,14 @@ def authenticate(session: Session, token: str, clock: Clock, cache: PrincipalCac
     if cache is not None:
         cache.put(token, principal, api_token.expires_at, clock)
     return principal
+
+
+def revoke_token(session: Session, token: str, clock: Clock, cache: PrincipalCache | None = None) -> None:
+    """Logout: mark the token revoked (idempotent; an unknown token is no error)."""
+    begin_write(session)
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = clock.now()
+    session.commit()
+    if cache is not None:
+        cache.forget(token)

@@ -67,3 +67,36 @@ def year(value: int) -> dict[str, Any]:
         "non_working_weekdays": [_day(d) for d in found["non_working_weekdays"]],
         "working_weekend_days": [_day(d) for d in found["working_weekend_days"]],
     }
+
+
+def span(after: date, last: date) -> list[dict[str, Any]]:
+    """Every day from the day after `after` through `last`, numbering the working days: how a
+    deadline set as a date (not as N working days) looks from the day a task began."""
+    _check_year(after.year, "from")
+    calendar = default_calendar()
+    days: list[dict[str, Any]] = []
+    day, counted = after + timedelta(days=1), 0
+    while day <= last and len(days) < 3660:
+        info = calendar.day_info(day)
+        if info.working:
+            counted += 1
+            info = DayInfo(info.date, info.working, info.reason, info.decree, counted)
+        days.append(_day(info))
+        day += timedelta(days=1)
+    return days
+
+
+def year_days(value: int) -> list[dict[str, Any]]:
+    """Every day of a year with whether it is worked and why: the calendar page's month grids."""
+    _check_year(value, "year")
+    calendar = default_calendar()
+    day, days = date(value, 1, 1), []
+    while day.year == value:
+        days.append(_day(calendar.day_info(day)))
+        day += timedelta(days=1)
+    return days
+
+
+def end_of(day: date) -> datetime:
+    """24:00 Asia/Almaty at the end of `day`, as aware UTC (what "due on or before that day" means)."""
+    return default_calendar().due_at(day)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import events as audit
-from app.clock import Clock
+from app.clock import Clock, FixedClock, frozen
 from app.db.models import AuditEvent, HumanTask, Organisation, ProcessDefinition, ProcessInstance, Timer
 from app.db.session import begin_write
 from app.engine import Case, EngineError, NotWaitingForMessage, ReadyTask, RuleViolation
@@ -290,7 +290,7 @@ def start(
     now = clock.now()
     instance_id = str(uuid.uuid4())
     try:
-        case = Case.start(definition_service.loaded(definition), data, clock, instance_id)
+        case = Case.start(definition_service.loaded(definition), data, FixedClock(now), instance_id)
     except EngineError as exc:
         session.rollback()
         raise Invalid([{"element_id": exc.element_id, "message": str(exc)}]) from exc
@@ -337,6 +337,7 @@ def send_message(
 ) -> ProcessInstance:
     begin_write(session)
     instance = get_visible(session, principal, instance_id, lock=True)
+    clock = frozen(clock)  # one instant, taken under the lock, for the engine and the event (replay)
     if not (principal.is_admin or principal.in_kind("mfa", "officer", "head")):
         raise Forbidden("messages from outside (OHCHR, special procedures) are recorded by MFA officers or admins")
     known = definition_service.loaded(instance.definition).info.messages
@@ -367,6 +368,7 @@ def rearm(
     session: Session, instance: ProcessInstance, changes: dict[str, Any] | None, actor: str, clock: Clock, event: Event
 ) -> Saved:
     """Recompute the case's armed deadlines after a data change or a calendar change (locked case)."""
+    clock = frozen(clock)
     case = restore(instance, clock)
     try:
         case.rearm(changes)

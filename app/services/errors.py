@@ -33,3 +33,13 @@ class Invalid(ServiceError):
 
 class Unauthorized(ServiceError):
     status_code = 401
+
+
+class Throttled(ServiceError):
+    """Too many failed attempts; `retry_after` is when the next attempt will be heard (aware UTC)."""
+
+    status_code = 429
+
+    def __init__(self, detail: Any, retry_after: Any = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit import events as audit
-from app.clock import Clock
+from app.clock import Clock, frozen
 from app.db.models import HumanTask, ProcessInstance
 from app.db.session import begin_write
 from app.engine import EngineError, RuleViolation, TaskNotReady
@@ -22,7 +22,7 @@ from app.services import cases, delegations, forms
 from app.services import definitions as definition_service
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.principal import Principal
-from app.services.timers import TIMER_ACTOR
+from app.services.timers import TIMER_ACTOR, WOKEN
 
 
 @dataclass
@@ -185,6 +185,7 @@ def complete(
     session: Session, principal: Principal, task_id: str, data: dict[str, Any], clock: Clock
 ) -> tuple[ProcessInstance, cases.Saved]:
     row, instance = _lock_for_change(session, principal, task_id)
+    clock = frozen(clock)  # one instant, taken under the lock, for the engine and the events (replay)
     if row.assignee is not None and row.assignee != principal.username:
         raise Conflict(f"task {task_id} is claimed by {row.assignee}; ask them to release it")
     schema = definition_service.form_schema(instance.definition, row.form_key)
@@ -199,7 +200,8 @@ def complete(
         raise Invalid(exc.errors) from exc
     except TaskNotReady as exc:
         # A timer fired while the officer was typing: keep what the engine did, then refuse the act.
-        cases.save(session, instance, case, actor=TIMER_ACTOR, now=clock.now(), events=[])
+        woken = cases.Event(WOKEN, {"reason": "a timer fired before the completion"})
+        cases.save(session, instance, case, actor=TIMER_ACTOR, now=clock.now(), events=[woken])
         raise Conflict(f"{exc}: a deadline or another event ended it first") from exc
     except EngineError as exc:
         raise Invalid([{"element_id": exc.element_id, "message": str(exc)}]) from exc

@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import events as audit
 from app.audit.events import NewEvent
 from app.calendar import default_calendar
-from app.clock import Clock
+from app.clock import Clock, frozen
 from app.db.models import HumanTask, ProcessInstance, Timer
 from app.db.session import begin_write
 from app.engine import ArmedTimer, Case, ReadyTask
@@ -27,6 +28,9 @@ from app.engine import ArmedTimer, Case, ReadyTask
 log = logging.getLogger(__name__)
 TIMER_ACTOR = "system:timer"
 MAX_ATTEMPTS = 5
+# Recorded whenever a case is woken to let due timers fire: the input that replay re-applies
+# (Case.refresh at that instant), so it never has to guess where one change ends and the next begins.
+WOKEN = "case_woken"
 
 
 def sync(
@@ -80,11 +84,13 @@ def sync(
                     attempts=0,
                 )
             )
-            events.append(NewEvent("timer_armed", _describe(timer, version), timer_id))
+            events.append(NewEvent("timer_armed", _describe(timer, version, ready), timer_id))
         elif row.due_at != timer.due_at:
             events.append(
                 NewEvent(
-                    "timer_rearmed", {**_describe(timer, version), "previous_due_at": row.due_at.isoformat()}, timer_id
+                    "timer_rearmed",
+                    {**_describe(timer, version, ready), "previous_due_at": row.due_at.isoformat()},
+                    timer_id,
                 )
             )
             row.due_at, row.calendar_version = timer.due_at, version
@@ -107,13 +113,17 @@ def sync(
     return events
 
 
-def _describe(timer: ArmedTimer, calendar_version: str) -> dict[str, object]:
+def _describe(timer: ArmedTimer, calendar_version: str, ready: list[ReadyTask]) -> dict[str, object]:
+    """`organisation`: whose act the timer governs (the organisations of the open tasks inside the
+    governed activity), recorded so that compliance reports per organisation need no engine."""
+    governed = sorted({t.organisation for t in ready if timer.attached_to and timer.attached_to in t.enclosing})
     return {
         "deadline": timer.deadline,
         "norm": "; ".join(timer.norms) or None,
         "element": timer.bpmn_id,
         "due_at": timer.due_at.isoformat(),
         "calendar_version": calendar_version,
+        "organisation": "; ".join(governed) or None,
     }
 
 
@@ -165,6 +175,7 @@ def wake_cases(factory: sessionmaker[Session], instance_ids: list[str], clock: C
     rolls the whole batch back; the caller then retries its cases one by one."""
     from app.services import cases  # services call each other; imported here to keep the cycle lazy
 
+    clock = frozen(clock)  # one instant for the engine and the audit events: replay reproduces it
     now = clock.now()
     due = exists().where(Timer.instance_id == ProcessInstance.id, Timer.status == "armed", Timer.due_at <= now)
     with factory() as session:
@@ -175,13 +186,21 @@ def wake_cases(factory: sessionmaker[Session], instance_ids: list[str], clock: C
         instances = list(session.scalars(claim))
         if not instances:
             return []
-        with session.no_autoflush:  # one flush for the whole batch, at commit
+        with session.no_autoflush, audit.batched(session):  # one flush and one audit insert for the batch
             rows = cases.read_rows(session, [i.id for i in instances])
             for instance in instances:
                 case = cases.restore(instance, clock)
                 case.refresh()
+                woken = NewEvent(WOKEN, {"reason": "timers due"})
                 cases.save(
-                    session, instance, case, actor=TIMER_ACTOR, now=now, events=[], commit=False, rows=rows[instance.id]
+                    session,
+                    instance,
+                    case,
+                    actor=TIMER_ACTOR,
+                    now=now,
+                    events=[woken],
+                    commit=False,
+                    rows=rows[instance.id],
                 )
         session.commit()
         return [i.id for i in instances]

@@ -13,7 +13,7 @@ from app.clock import Clock
 from app.db.models import Membership, Organisation, User
 from app.db.session import begin_write
 from app.services.auth import hash_password
-from app.services.errors import Conflict, Invalid
+from app.services.errors import Conflict, Invalid, NotFound
 from app.services.principal import ROLES
 
 ORGANISATION_KINDS = ("mfa", "state_body", "ombudsman", "presidential_administration")
@@ -129,3 +129,39 @@ def seed_demo(session: Session, password: str | None, clock: Clock) -> SeedResul
         )
     session.commit()
     return SeedResult(created, generated if created else None)
+
+
+# Languages of the web pages; None in the column means the first one, Russian.
+LOCALES = ("ru", "en")
+
+
+def get_locale(session: Session, user_id: int) -> str | None:
+    """The user's web language, None when they never chose one (the pages then speak Russian)."""
+    value = session.scalar(select(User.locale).where(User.id == user_id))
+    return value if value in LOCALES else None
+
+
+def set_locale(session: Session, user_id: int, locale: str) -> str:
+    """Remember the user's web language, for every browser and process they use."""
+    if locale not in LOCALES:
+        raise Invalid([{"field": "locale", "message": f"{locale!r} is not one of {list(LOCALES)}"}])
+    begin_write(session)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    user.locale = locale
+    session.commit()
+    return locale
+
+
+def members_of(session: Session, code: str, roles: tuple[str, ...] = ("officer", "head")) -> list[tuple[str, str]]:
+    """(username, full name) of an organisation's active members with these roles, by username."""
+    rows = session.execute(
+        select(User.username, User.full_name)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(Organisation.code == code, Membership.role.in_(roles), User.is_active.is_(True))
+        .distinct()
+        .order_by(User.username)
+    )
+    return [(r[0], r[1]) for r in rows]

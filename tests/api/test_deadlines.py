@@ -8,6 +8,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.bpmn_builder import diagram, user_task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -298,6 +300,7 @@ def _run_fire_due(database_url: str, at: str) -> subprocess.CompletedProcess[str
     )
 
 
+@pytest.mark.replay_diverges("the test damages a stored case state on purpose")
 def test_a_broken_case_does_not_stop_the_others_and_is_given_up_after_five_attempts(api, prepared_db) -> None:  # type: ignore[no-untyped-def]
     """Cases are fired in batches; a case that cannot be continued rolls its batch back, the others
     are then fired one by one, and the broken one is counted and finally marked failed."""

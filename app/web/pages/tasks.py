@@ -1,0 +1,163 @@
+"""The inbox and the task page with its form."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from app.services import calendar, case_overview, tasks
+from app.services.errors import Conflict, Forbidden, Invalid
+from app.web import forms
+from app.web.deps import DbDep, FormDep, Web, WebDep, WebRoute
+from app.web.i18n import N_
+from app.web.messages import Shown, translate
+from app.web.pages.common import data_labels
+from app.web.session import safe_next
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+PAGE_SIZE = 50
+# Case data the pages never list: derived from the reference, shown through it.
+HIDDEN_DATA = {"ref_country", "ref_number", "ref_year"}
+
+
+@router.get("/")
+def home(web: WebDep) -> Response:
+    return web.redirect("/inbox" if web.has_inbox else "/cases")
+
+
+@router.get("/inbox")
+def inbox(
+    web: WebDep,
+    session: DbDep,
+    overdue: str | None = None,
+    due_before: str | None = None,
+    page: int = 1,
+    completed: str | None = None,
+) -> Response:
+    """My actionable tasks and my organisations' unclaimed ones, earliest deadline first."""
+    assert web.principal is not None
+    page = max(1, min(page, 100_000))
+    filter_error = None
+    due_day: date | None = None
+    if due_before:
+        try:
+            due_day = date.fromisoformat(due_before)
+        except ValueError:
+            filter_error = web.lang._(N_("Enter a date as year-month-day, e.g. 2024-03-19."))
+    rows, total = tasks.inbox(
+        session,
+        web.principal,
+        instance_id=None,
+        assignee_me=False,
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+        overdue=True if overdue else None,
+        # due on or before that day: deadlines end at its 24:00, and the service compares with '<'
+        due_before=calendar.end_of(due_day) + timedelta(microseconds=1) if due_day else None,
+    )
+    now = web.now
+    items = [{"task": t, "business_key": key, "due": calendar.due_view(t.due_at, now)} for t, key in rows]
+    return web.render(
+        "inbox.html",
+        items=items,
+        total=total,
+        page=page,
+        pages=max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
+        overdue=bool(overdue),
+        due_before=due_before or "",
+        filter_error=filter_error,
+        completed=bool(completed),
+    )
+
+
+def _task_page(
+    web: Web,
+    session: Any,
+    task_id: str,
+    *,
+    values: forms.Values | None = None,
+    errors: dict[str, list[Shown]] | None = None,
+    rows: dict[str, int] | None = None,
+    banner: Shown | None = None,
+    status: int = 200,
+) -> Response:
+    assert web.principal is not None
+    detail = tasks.detail(session, web.principal, task_id, web.clock)
+    registered = case_overview.registered_data(session, detail.instance.id)
+    earlier = {k: v for k, v in detail.data.items() if k not in registered and k not in HIDDEN_DATA}
+    fields = forms.build(detail.form_schema, web.lang, values, {}, rows)
+    general = forms.attach(fields, errors or {})
+    explanation = case_overview.explain_deadline(session, detail.task, detail.instance, detail.data)
+    return web.render(
+        "task.html",
+        status,
+        detail=detail,
+        task=detail.task,
+        instance=detail.instance,
+        registered={k: v for k, v in registered.items() if k not in HIDDEN_DATA},
+        earlier=earlier,
+        fields=fields,
+        general_errors=general,
+        banner=banner,
+        due=calendar.due_view(detail.task.due_at, web.now),
+        explanation=explanation,
+        form_title=web.lang.name((detail.form_schema or {}).get("title")),
+        form_help=web.lang.name((detail.form_schema or {}).get("description")),
+        field_labels=data_labels(detail.instance, web.lang),
+    )
+
+
+@router.get("/tasks/{task_id}")
+def task_page(task_id: str, web: WebDep, session: DbDep, rows: int | None = None) -> Response:
+    """The task, its form, the case as registered, what earlier steps produced, its deadline."""
+    wanted = {"*": min(max(rows, 1), forms.MAX_ROWS)} if rows else None
+    if wanted:
+        detail = tasks.detail(session, web.principal, task_id, web.clock)  # type: ignore[arg-type]
+        props = (detail.form_schema or {}).get("properties", {})
+        wanted = {name: wanted["*"] for name, p in props.items() if forms.kind_of(name, p) == "rows"}
+        session.rollback()
+    return _task_page(web, session, task_id, rows=wanted)
+
+
+@router.post("/tasks/{task_id}/complete")
+def complete(task_id: str, web: WebDep, session: DbDep, form: FormDep) -> Response:
+    """Typed JSON from the posted strings, then services.tasks.complete; its field errors come
+    back next to the fields, with everything typed kept."""
+    assert web.principal is not None
+    schema = tasks.detail(session, web.principal, task_id, web.clock).form_schema
+    session.rollback()  # the completion is a write transaction of its own
+    parsed = forms.parse(schema, form, web.lang)
+    add_row = form.get("_add_row")
+    rows = forms.shown_rows(form, schema, parsed, add_row if isinstance(add_row, str) else None)
+    if add_row:
+        return _task_page(web, session, task_id, values=parsed.values, rows=rows)
+    if parsed.errors:
+        return _task_page(web, session, task_id, values=parsed.values, errors=parsed.errors, rows=rows, status=422)
+    try:
+        tasks.complete(session, web.principal, task_id, parsed.data, web.clock)
+    except Invalid as exc:
+        session.rollback()
+        errors = forms.errors_from(exc.detail, web.lang)
+        return _task_page(web, session, task_id, values=parsed.values, errors=errors, rows=rows, status=422)
+    except (Conflict, Forbidden) as exc:
+        session.rollback()
+        banner = translate(web.lang, str(exc.detail))
+        return _task_page(web, session, task_id, values=parsed.values, rows=rows, banner=banner, status=exc.status_code)
+    return web.redirect("/inbox?completed=1" if web.has_inbox else "/cases")
+
+
+@router.post("/tasks/{task_id}/claim")
+def claim(task_id: str, web: WebDep, session: DbDep, form: FormDep) -> Response:
+    assert web.principal is not None
+    tasks.claim(session, web.principal, task_id, web.clock)
+    return web.redirect(safe_next(str(form.get("next") or ""), f"/tasks/{task_id}"))
+
+
+@router.post("/tasks/{task_id}/unclaim")
+def unclaim(task_id: str, web: WebDep, session: DbDep, form: FormDep) -> Response:
+    assert web.principal is not None
+    tasks.unclaim(session, web.principal, task_id, web.clock)
+    return web.redirect(safe_next(str(form.get("next") or ""), f"/tasks/{task_id}"))

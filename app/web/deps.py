@@ -13,13 +13,13 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from app.clock import Clock
 from app.config import Settings
-from app.services import users
+from app.services import cases, users
 from app.services.auth import authenticate
 from app.services.errors import ServiceError, Unauthorized
 from app.services.principal import Principal
@@ -53,6 +53,11 @@ class Web:
         return self.clock.now()
 
     @property
+    def sessionmaker(self) -> sessionmaker[Session]:
+        """For records written in their own transaction (services.auditing), as the API's SessionFactoryDep."""
+        return self.request.app.state.sessionmaker  # type: ignore[no-any-return]
+
+    @property
     def csrf(self) -> str:
         return csrf_token(self.token) if self.token else ""
 
@@ -78,6 +83,11 @@ class Web:
         return bool(
             p and (p.is_admin or p.in_kind("mfa", "officer", "head") or p.in_kind("state_body", "officer", "head"))
         )
+
+    @property
+    def can_report(self) -> bool:
+        """The compliance report over every organisation: the MFA, auditors, admins (services.reports)."""
+        return bool(self.principal and cases.sees_all_cases(self.principal))
 
     @property
     def organisations(self) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import JSONResponse, Response
 
-from app.services import calendar, case_overview, cases
+from app.services import auditing, calendar, case_overview, cases
 from app.web.deps import DbDep, Web, WebDep, WebRoute
 from app.web.labels import EVENT_TYPES, PROCESS_NAMES
 from app.web.pages.common import data_labels
@@ -83,6 +83,15 @@ def case_page(instance_id: str, web: WebDep, session: DbDep) -> Response:
         for t in case_overview.deadlines(session, web.principal, instance)
     ]
     more = {k: v for k, v in view.data.items() if k not in registered and k not in HIDDEN_DATA}
+    # An auditor's read is recorded as GET /api/instances/{id} records it (own transaction; 503 if it cannot be).
+    auditing.auditor_viewed(
+        web.sessionmaker,
+        web.principal,
+        web.clock,
+        "instance",
+        instance_id=instance.id,
+        business_key=instance.business_key,
+    )
     return web.render(
         "case.html",
         instance=instance,
@@ -121,6 +130,10 @@ def history(instance_id: str, web: WebDep, session: DbDep, step: int | None = No
     assert web.principal is not None
     instance = cases.get_visible(session, web.principal, instance_id)
     events = cases.history(session, web.principal, instance_id)
+    # As GET /api/instances/{id}/history records it.
+    auditing.auditor_viewed(
+        web.sessionmaker, web.principal, web.clock, "history", instance_id=instance_id, events=len(events)
+    )
     shape = case_overview.shape(instance.definition)
     upto = len(events) if step is None else max(0, min(step, len(events)))
     state = case_overview.state_after(events[:upto], shape)

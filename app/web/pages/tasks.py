@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from app.services import calendar, case_overview, tasks
+from app.services import auditing, calendar, case_overview, tasks
 from app.services.errors import Conflict, Forbidden, Invalid
 from app.web import forms
 from app.web.deps import DbDep, FormDep, Web, WebDep, WebRoute
@@ -83,9 +83,14 @@ def _task_page(
     rows: dict[str, int] | None = None,
     banner: Shown | None = None,
     status: int = 200,
+    viewed: bool = False,
 ) -> Response:
     assert web.principal is not None
     detail = tasks.detail(session, web.principal, task_id, web.clock)
+    if viewed:  # the GET: an auditor's read is recorded as GET /api/tasks/{id} records it
+        auditing.auditor_viewed(
+            web.sessionmaker, web.principal, web.clock, "task", task_id=task_id, instance_id=detail.instance.id
+        )
     registered = case_overview.registered_data(session, detail.instance.id)
     earlier = {k: v for k, v in detail.data.items() if k not in registered and k not in HIDDEN_DATA}
     fields = forms.build(detail.form_schema, web.lang, values, {}, rows)
@@ -119,7 +124,7 @@ def task_page(task_id: str, web: WebDep, session: DbDep, rows: int | None = None
         props = (detail.form_schema or {}).get("properties", {})
         wanted = {name: wanted["*"] for name, p in props.items() if forms.kind_of(name, p) == "rows"}
         session.rollback()
-    return _task_page(web, session, task_id, rows=wanted)
+    return _task_page(web, session, task_id, rows=wanted, viewed=True)
 
 
 @router.post("/tasks/{task_id}/complete")

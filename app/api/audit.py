@@ -96,32 +96,6 @@ def check_anchor(
     return report.as_dict()
 
 
-class TaskAtOut(BaseModel):
-    id: str
-    name: str
-    task_spec: str
-    organisation: str
-    candidate_role: str
-    norm: str | None
-    created_at: datetime
-    assignee: str | None
-    due_at: datetime | None
-    deadline: str | None
-    deadline_norm: str | None
-    overdue: bool
-
-
-class DeadlineAtOut(BaseModel):
-    timer_id: str
-    element: str
-    deadline: str | None
-    norm: str | None
-    due_at: datetime
-    due_date: str = Field(description="the deadline's last day in Asia/Almaty")
-    governs: str | None = Field(description="task id of the activity the deadline governs")
-    breached_at: datetime | None = None
-
-
 class CaseAtOut(BaseModel):
     id: str
     business_key: str | None
@@ -129,9 +103,10 @@ class CaseAtOut(BaseModel):
     status: str = Field(description="running | completed, at that instant")
     data: dict[str, Any]
     overdue: list[str] = Field(description="deadlines breached by then")
-    tasks: list[TaskAtOut] = Field(description="the tasks open at that instant")
-    deadlines: list[DeadlineAtOut] = Field(description="deadlines armed at that instant")
-    breached: list[DeadlineAtOut] = Field(description="deadlines breached by then")
+    # The service's own dataclasses: pydantic shapes them, so the fields are declared once.
+    tasks: list[auditing.TaskAt] = Field(description="the tasks open at that instant")
+    deadlines: list[auditing.DeadlineAt] = Field(description="deadlines armed at that instant")
+    breached: list[auditing.DeadlineAt] = Field(description="deadlines breached by then")
     last_event_seq: int = Field(description="the last audit event at or before the instant")
     last_event_at: datetime | None
     state_sha256: str | None = Field(description="SHA-256 of the engine state's canonical JSON (whole views only)")
@@ -165,9 +140,9 @@ def case_at(
         status=found.status,
         data=found.data,
         overdue=found.overdue,
-        tasks=[TaskAtOut(**vars(t)) for t in found.tasks],
-        deadlines=[DeadlineAtOut(**vars(d)) for d in found.deadlines],
-        breached=[DeadlineAtOut(**vars(d)) for d in found.breached],
+        tasks=found.tasks,
+        deadlines=found.deadlines,
+        breached=found.breached,
         last_event_seq=found.last_event_seq,
         last_event_at=found.last_event_at,
         state_sha256=found.state_sha256,

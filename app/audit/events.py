@@ -160,7 +160,12 @@ def record_many(
         batch.extend(rows)
     elif rows:
         # One executemany, now: the ORM would insert row by row to fetch ids nobody reads.
-        session.execute(insert(AuditEvent), rows)
+        _insert(session, rows)
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """A Core executemany on the session's connection: the ORM's bulk path costs more than the rows."""
+    session.connection().execute(insert(AuditEvent.__table__), rows)
 
 
 @contextmanager
@@ -173,7 +178,7 @@ def batched(session: Session) -> Iterator[None]:
     finally:
         session.info.pop(BATCH_KEY, None)
     if rows:
-        session.execute(insert(AuditEvent), rows)
+        _insert(session, rows)
 
 
 def count_events(session: Session, instance_id: str) -> int:

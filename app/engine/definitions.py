@@ -85,6 +85,15 @@ class HumanTaskSpec:
     signature: str | None = None  # the variable a signature step records its signer in
 
 
+@dataclass(frozen=True)
+class TimerEventSpec:
+    """What a timer event's documentation says, read once at deploy: which deadline it is
+    (`deadline: D1`, none for a reminder) and the norms it enforces."""
+
+    deadline: str | None
+    norms: tuple[str, ...]
+
+
 @dataclass
 class ParsedDefinition:
     key: str
@@ -95,6 +104,7 @@ class ParsedDefinition:
     messages: set[str]
     start_lanes: set[str] = field(default_factory=set)
     message_rules: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+    timer_events: dict[str, TimerEventSpec] = field(default_factory=dict)
     # What SpiffWorkflow's parser built while validating: kept, so a loaded definition is parsed once.
     spec: Any = field(default=None, repr=False)
     subprocess_specs: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -161,6 +171,16 @@ def _properties(node: etree._Element) -> dict[str, str]:
     for prop in node.xpath("./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=NS):
         props[prop.get("name", "")] = prop.get("value", "")
     return props
+
+
+def _doc_line(node: etree._Element, key: str) -> str | None:
+    """The value of a `key: value` line of the element's documentation (e.g. `deadline: D1`)."""
+    doc = node.find("bpmn:documentation", NS)
+    for line in (doc.text or "").splitlines() if doc is not None else ():
+        name, _, value = line.partition(":")
+        if name.strip() == key and value.strip():
+            return value.strip()
+    return None
 
 
 def _norms(node: etree._Element, problems: list[Problem]) -> tuple[str, ...]:
@@ -300,6 +320,10 @@ def inspect_bpmn(source: bytes | BpmnFile, file_name: str, forms: Mapping[str, A
     for node in root.xpath("//bpmn:*[bpmn:documentation]", namespaces=NS):
         _norms(node, problems)
     _check_expressions(root, problems)
+    timer_events = {
+        node.get("id"): TimerEventSpec(_doc_line(node, "deadline"), _norms(node, []))
+        for node in root.xpath("//bpmn:*[bpmn:timerEventDefinition]", namespaces=NS)
+    }
 
     start_lanes = {lane_of.get(s.get("id"), "") for s in main.xpath("./bpmn:startEvent", namespaces=NS)}
     message_names = {m.get("id"): m.get("name") or m.get("id") for m in root.xpath("./bpmn:message", namespaces=NS)}
@@ -322,6 +346,7 @@ def inspect_bpmn(source: bytes | BpmnFile, file_name: str, forms: Mapping[str, A
         messages={m for m in messages if m},
         start_lanes={lane for lane in start_lanes if lane},
         message_rules=message_rules,
+        timer_events=timer_events,
         spec=spec,
         subprocess_specs=subprocess_specs,
     )

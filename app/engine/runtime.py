@@ -51,6 +51,11 @@ _HELPERS: dict[str, Callable[..., Any]] = {
 _script_engine = PythonScriptEngine(environment=RestrictedEnvironment(dict(_HELPERS)))
 
 
+def join_norms(norms: tuple[str, ...]) -> str | None:
+    """Norm references as rows and events store them: "14-5 ч.1; 14-5 ч.2" (None for none)."""
+    return "; ".join(norms) or None
+
+
 @dataclass(frozen=True)
 class ArmedTimer:
     """A timer event waiting in the case: its due instant and what it governs."""
@@ -61,6 +66,10 @@ class ArmedTimer:
     attached_to: str | None  # task id of the activity a boundary timer sits on
     deadline: str | None  # "D1".."D5" from the `deadline:` documentation line
     norms: tuple[str, ...]
+
+    @property
+    def norm(self) -> str | None:
+        return join_norms(self.norms)
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,10 @@ class ReadyTask:
     norms: tuple[str, ...]
     enclosing: tuple[str, ...] = ()  # this task's id and the ids of the activities it runs inside
 
+    @property
+    def norm(self) -> str | None:
+        return join_norms(self.norms)
+
 
 def canonical_data(value: Any) -> Any:
     """Data handed to the engine: keys sorted and numbers as every database returns them.
@@ -85,19 +98,6 @@ def canonical_data(value: Any) -> Any:
     (JSONB reorders keys and turns 1e308 into an integer). In this form the state is a function of
     what the log holds, so a replay from the log reproduces it exactly."""
     return normalise(value, sort_keys=True)
-
-
-def _doc_value(doc: str, key: str) -> str | None:
-    for line in doc.splitlines():
-        name, _, value = line.partition(":")
-        if name.strip() == key and value.strip():
-            return value.strip()
-    return None
-
-
-def _doc_norms(doc: str) -> tuple[str, ...]:
-    value = _doc_value(doc, "norm")
-    return tuple(p.strip() for p in value.split(";") if p.strip()) if value else ()
 
 
 class LoadedDefinition:
@@ -278,35 +278,27 @@ class Case:
                 if isinstance(task.task_spec, BoundaryEvent) and task.parent is not None:
                     siblings = [c for c in task.parent.children if not isinstance(c.task_spec, BoundaryEvent)]
                     attached = str(siblings[0].id) if siblings else None
-                doc = task.task_spec.documentation or ""
+                described = self.definition.info.timer_events.get(task.task_spec.bpmn_id)
                 found[str(task.id)] = ArmedTimer(
                     id=str(task.id),
                     bpmn_id=task.task_spec.bpmn_id,
                     due_at=due.astimezone(UTC),
                     attached_to=attached,
-                    deadline=_doc_value(doc, "deadline"),
-                    norms=_doc_norms(doc),
+                    deadline=described.deadline if described else None,
+                    norms=described.norms if described else (),
                 )
         return list(found.values())
 
     def timer_outcome(self, timer_id: str) -> str:
         """What became of a timer that is no longer armed: 'fired' or 'disarmed' (its activity ended)."""
-        try:
-            task = self.workflow.get_task_from_id(uuid.UUID(timer_id))
-        except Exception:
-            return "disarmed"
-        if task is None:
-            return "disarmed"
-        return "fired" if task.state in (TaskState.READY, TaskState.COMPLETED) else "disarmed"
+        task = self._task_or_none(timer_id)
+        return "fired" if task is not None and task.state in (TaskState.READY, TaskState.COMPLETED) else "disarmed"
 
     def finished_at(self, task_id: str) -> datetime | None:
         """When an activity (a task, sub-process or call activity) completed, by the engine's own
         record of its last state change; None while it runs, if it was cancelled, or if unknown.
         Compliance reports ask it when the act a breached deadline governs was finally done."""
-        try:
-            task = self.workflow.get_task_from_id(uuid.UUID(task_id))
-        except Exception:
-            return None
+        task = self._task_or_none(task_id)
         if task is None or task.state != TaskState.COMPLETED or not task.last_state_change:
             return None
         return datetime.fromtimestamp(task.last_state_change, UTC)
@@ -341,11 +333,14 @@ class Case:
             enclosing=enclosing,
         )
 
-    def _find(self, task_id: str) -> Any:
+    def _task_or_none(self, task_id: str) -> Any:
         try:
-            task = self.workflow.get_task_from_id(uuid.UUID(task_id))
-        except (ValueError, SpiffWorkflowException) as exc:
-            raise TaskNotReady(f"task {task_id} is not part of this case") from exc
+            return self.workflow.get_task_from_id(uuid.UUID(task_id))
+        except (ValueError, SpiffWorkflowException):
+            return None
+
+    def _find(self, task_id: str) -> Any:
+        task = self._task_or_none(task_id)
         if task is None:
             raise TaskNotReady(f"task {task_id} is not part of this case")
         return task

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import events as audit
-from app.clock import Clock, FixedClock, frozen
+from app.clock import Clock, frozen
 from app.db.models import AuditEvent, HumanTask, Organisation, ProcessDefinition, ProcessInstance, Timer
 from app.db.session import begin_write
 from app.engine import Case, EngineError, NotWaitingForMessage, ReadyTask, RuleViolation
@@ -89,7 +89,7 @@ def restore(instance: ProcessInstance, clock: Clock) -> Case:
 @dataclass
 class CaseRows:
     """What save() reads about a case besides its state; the timer worker reads it for a whole
-    batch of locked cases in three queries instead of three per case."""
+    batch of locked cases at once instead of case by case."""
 
     open_tasks: list[HumanTask]
     closed_task_ids: set[str]
@@ -139,80 +139,66 @@ def save(
 
     `commit=False` leaves the commit to a caller that writes several cases in one transaction (the
     timer worker); each case's change is still all-or-nothing, because the batch is. `rows` are the
-    case's rows when the caller read them already (`read_rows`)."""
+    case's rows when the caller read them already for a batch (`read_rows`)."""
     instance.state = case.state()
     instance.data = case.data()
     instance.id_counter = case.context.id_counter
     instance.updated_at = now
-    lifecycle: list[Event] = []
+    reopened: list[Event] = []
+    completed: list[Event] = []
     if case.is_completed and instance.status != "completed":
         instance.status, instance.completed_at = "completed", now
-        lifecycle.append(Event("instance_completed", {}))
+        completed.append(Event("instance_completed", {}))
     elif not case.is_completed and instance.status == "completed":
         instance.status, instance.completed_at = "running", None
-        lifecycle.append(Event("instance_reopened", {}))
+        reopened.append(Event("instance_reopened", {}))
 
-    try:
-        with session.no_autoflush:  # everything is written in one flush, at commit
+    with session.no_autoflush:  # everything is written in one flush, at commit
+        if rows is None:
+            rows = read_rows(session, [instance.id])[instance.id]
+        try:
             ready = case.ready_tasks()
             derived, created, open_rows = _sync_tasks(
-                session,
-                instance,
-                ready,
-                actor=actor,
-                now=now,
-                completed_task_id=completed_task_id,
-                known=rows,
+                session, instance, ready, rows, actor=actor, now=now, completed_task_id=completed_task_id
             )
-    except EngineError as exc:
-        session.rollback()
-        raise Invalid([{"element_id": exc.element_id, "message": str(exc)}]) from exc
-    with session.no_autoflush:
-        derived += timers.sync(session, instance, case, ready, open_rows, now, rows.armed_timers if rows else None)
-    derived = (
-        [e for e in lifecycle if e.type == "instance_reopened"]
-        + derived
-        + [e for e in lifecycle if e.type == "instance_completed"]
-    )
+        except EngineError as exc:
+            session.rollback()
+            raise Invalid([{"element_id": exc.element_id, "message": str(exc)}]) from exc
+        derived += timers.sync(session, instance, case, ready, open_rows, now, rows.armed_timers)
     definition = instance.definition
     audit.record_many(
         session,
         occurred_at=now,
         actor=actor,
-        events=[audit.NewEvent(e.type, e.payload, e.task_id) for e in [*events, *derived]],
+        events=[*events, *reopened, *derived, *completed],
         instance_id=instance.id,
         definition_key=definition.key,
         definition_version=definition.version,
-        head=rows.audit_head if rows else None,
+        head=rows.audit_head,
     )
+    saved = Saved(created, sorted(open_rows, key=lambda r: (r.created_at, r.id)))
     if not commit:
-        return Saved(created, sorted(open_rows, key=lambda r: (r.created_at, r.id)))
+        return saved
     try:
         session.commit()
     except StaleDataError as exc:
         session.rollback()
         raise Conflict("the case was changed by someone else at the same time; reload and try again") from exc
-    return Saved(created, sorted(open_rows, key=lambda r: (r.created_at, r.id)))
+    return saved
 
 
 def _sync_tasks(
     session: Session,
     instance: ProcessInstance,
     ready_tasks: list[ReadyTask],
+    known: CaseRows,
     *,
     actor: str,
     now: datetime,
     completed_task_id: str | None,
-    known: CaseRows | None = None,
 ) -> tuple[list[Event], list[HumanTask], list[HumanTask]]:
     ready = {t.id: t for t in ready_tasks}
-    if known is None:
-        open_rows = session.scalars(
-            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "ready")
-        )
-    else:
-        open_rows = known.open_tasks
-    rows = {r.id: r for r in open_rows}
+    rows = {r.id: r for r in known.open_tasks}
     events: list[Event] = []
     for row_id, row in rows.items():
         if row_id in ready:
@@ -226,7 +212,7 @@ def _sync_tasks(
     _require_organisations(session, {t.organisation: t.bpmn_id for t in ready.values() if t.id not in rows})
     new_ids = [task_id for task_id in ready if task_id not in rows]
     # A task id seen before (a task that became ready again) keeps its row; usually there is none.
-    look_up = new_ids if known is None else [i for i in new_ids if i in known.closed_task_ids]
+    look_up = [i for i in new_ids if i in known.closed_task_ids]
     earlier = {r.id: r for r in session.scalars(select(HumanTask).where(HumanTask.id.in_(look_up)))} if look_up else {}
     created = []
     for task_id in new_ids:
@@ -237,7 +223,7 @@ def _sync_tasks(
             session.add(row)
         row.task_spec, row.name, row.lane = task.bpmn_id, task.name, task.lane
         row.organisation, row.candidate_role, row.form_key = task.organisation, task.candidate_role, task.form_key
-        row.norm = "; ".join(task.norms) or None
+        row.norm = task.norm
         row.state, row.assignee, row.created_at, row.completed_at, row.completed_by = "ready", None, now, None, None
         created.append(row)
         events.append(
@@ -287,10 +273,11 @@ def start(
 ) -> ProcessInstance:
     """Start a case in the caller's write transaction (begin_write already called) and commit."""
     check_reserved(data)
+    clock = frozen(clock)  # one instant for the engine and the events (replay), as in every use case
     now = clock.now()
     instance_id = str(uuid.uuid4())
     try:
-        case = Case.start(definition_service.loaded(definition), data, FixedClock(now), instance_id)
+        case = Case.start(definition_service.loaded(definition), data, clock, instance_id)
     except EngineError as exc:
         session.rollback()
         raise Invalid([{"element_id": exc.element_id, "message": str(exc)}]) from exc

@@ -40,16 +40,12 @@ def sync(
     ready: list[ReadyTask],
     open_rows: list[HumanTask],
     now: datetime,
-    armed_rows: list[Timer] | None = None,
+    armed_rows: list[Timer],
 ) -> list[NewEvent]:
-    """Bring the case's timer rows and its tasks' deadline fields in line with the engine; in the
-    caller's transaction. Returns the audit events: armed, re-armed, breached. `armed_rows` are the
-    case's armed timer rows when the caller read them already."""
+    """Bring the case's timer rows (`armed_rows`, read by the caller) and its tasks' deadline fields
+    in line with the engine; in the caller's transaction. Returns the audit events: armed, re-armed,
+    fired, disarmed, breached."""
     armed = {t.id: t for t in case.armed_timers()}
-    if armed_rows is None:
-        armed_rows = list(
-            session.scalars(select(Timer).where(Timer.instance_id == instance.id, Timer.status == "armed"))
-        )
     rows = {r.id: r for r in armed_rows}
     events: list[NewEvent] = []
     breached: list[Timer] = []
@@ -76,7 +72,7 @@ def sync(
                     element_id=timer.bpmn_id,
                     attached_to=timer.attached_to,
                     deadline=timer.deadline,
-                    norm="; ".join(timer.norms) or None,
+                    norm=timer.norm,
                     due_at=timer.due_at,
                     calendar_version=version,
                     status="armed",
@@ -96,7 +92,7 @@ def sync(
             row.due_at, row.calendar_version = timer.due_at, version
     _mark_tasks({r.id: r for r in open_rows}, ready, list(armed.values()), breached)
     for row in breached:
-        if row.deadline and row.deadline not in (instance.overdue or []):
+        if row.deadline not in (instance.overdue or []):
             instance.overdue = [*(instance.overdue or []), row.deadline]
         events.append(
             NewEvent(
@@ -119,7 +115,7 @@ def _describe(timer: ArmedTimer, calendar_version: str, ready: list[ReadyTask]) 
     governed = sorted({t.organisation for t in ready if timer.attached_to and timer.attached_to in t.enclosing})
     return {
         "deadline": timer.deadline,
-        "norm": "; ".join(timer.norms) or None,
+        "norm": timer.norm,
         "element": timer.bpmn_id,
         "due_at": timer.due_at.isoformat(),
         "calendar_version": calendar_version,
@@ -139,7 +135,7 @@ def _mark_tasks(
         governing = sorted((t for t in armed if t.attached_to in inside), key=lambda t: t.due_at)
         if governing:
             first = governing[0]
-            row.due_at, row.deadline, row.deadline_norm = first.due_at, first.deadline, "; ".join(first.norms) or None
+            row.due_at, row.deadline, row.deadline_norm = first.due_at, first.deadline, first.norm
         for timer in breached:
             if timer.attached_to in inside:
                 row.overdue = True

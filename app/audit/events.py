@@ -27,19 +27,24 @@ def canonical(event: dict[str, Any]) -> bytes:
     return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
-def event_body(event: AuditEvent) -> dict[str, Any]:
-    """The fields the hash covers; everything but id and the hashes themselves."""
-    return {
-        "instance_id": event.instance_id,
-        "seq": event.seq,
-        "occurred_at": event.occurred_at.isoformat(),
-        "actor": event.actor,
-        "type": event.type,
-        "task_id": event.task_id,
-        "definition_key": event.definition_key,
-        "definition_version": event.definition_version,
-        "payload": event.payload,
-    }
+# The fields the hash covers: everything but the id and the hashes themselves.
+HASHED_FIELDS = (
+    "instance_id",
+    "seq",
+    "occurred_at",
+    "actor",
+    "type",
+    "task_id",
+    "definition_key",
+    "definition_version",
+    "payload",
+)
+
+
+def event_body(event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
+    """What the hash of a stored event (or of a row about to be inserted) is computed over."""
+    values = event if isinstance(event, dict) else {f: getattr(event, f) for f in HASHED_FIELDS}
+    return {**{f: values[f] for f in HASHED_FIELDS}, "occurred_at": values["occurred_at"].isoformat()}
 
 
 def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
@@ -140,7 +145,7 @@ def record_many(
     rows = []
     for new in events:
         seq += 1
-        body = {
+        row = {
             "instance_id": instance_id,
             "seq": seq,
             "occurred_at": occurred_at,
@@ -152,9 +157,9 @@ def record_many(
             # as the database will give it back (JSONB turns 1e308 into an integer): the hash covers that
             "payload": normalise(json.loads(json.dumps(new.payload, default=str))),
         }
-        digest = chain_hash(prev_hash, {**body, "occurred_at": occurred_at.isoformat()})
-        rows.append({**body, "prev_hash": prev_hash, "hash": digest})
-        prev_hash = digest
+        row["prev_hash"] = prev_hash
+        row["hash"] = prev_hash = chain_hash(prev_hash, event_body(row))
+        rows.append(row)
     batch = session.info.get(BATCH_KEY)
     if batch is not None:  # the caller writes several cases and inserts all their events at once
         batch.extend(rows)
@@ -179,7 +184,3 @@ def batched(session: Session) -> Iterator[None]:
         session.info.pop(BATCH_KEY, None)
     if rows:
         _insert(session, rows)
-
-
-def count_events(session: Session, instance_id: str) -> int:
-    return session.scalar(select(func.count()).where(AuditEvent.instance_id == instance_id)) or 0

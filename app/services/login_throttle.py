@@ -30,8 +30,8 @@ def _key(username: str) -> str:
     return username[:80]
 
 
-def locked_until(session: Session, username: str, now: datetime) -> datetime | None:
-    """When the username may try again, or None when it may now. Reads only."""
+def _recent_failures(session: Session, username: str, now: datetime) -> list[datetime]:
+    """The username's failures that can still matter, oldest first."""
     rows = list(
         session.scalars(
             select(LoginFailure.at)
@@ -41,10 +41,15 @@ def locked_until(session: Session, username: str, now: datetime) -> datetime | N
         )
     )
     rows.reverse()
+    return rows
+
+
+def _locked_until(failures: list[datetime], now: datetime) -> datetime | None:
+    """When the username may try again, or None when it may now."""
     until = None
-    for i in range(LIMIT - 1, len(rows)):
-        if rows[i] - rows[i - LIMIT + 1] <= WINDOW:
-            until = rows[i] + LOCKOUT
+    for i in range(LIMIT - 1, len(failures)):
+        if failures[i] - failures[i - LIMIT + 1] <= WINDOW:
+            until = failures[i] + LOCKOUT
     return until if until is not None and until > now else None
 
 
@@ -70,10 +75,8 @@ def login(
 
     A success forgets the username's earlier failures, so a few typos never add up over a day."""
     now = clock.now()
-    until = locked_until(session, username, now)
-    had_failures = session.scalar(
-        select(LoginFailure.id).where(LoginFailure.username == _key(username), LoginFailure.at > now - _KEEP).limit(1)
-    )
+    failures = _recent_failures(session, username, now)
+    until = _locked_until(failures, now)
     session.rollback()  # end the read: issue_token and the failure record run their own transactions
     if until is not None:
         minutes = max(1, int((until - now).total_seconds() + 59) // 60)
@@ -87,6 +90,6 @@ def login(
         session.rollback()
         record_failure(session, username, remote_addr, clock.now())
         raise
-    if had_failures is not None:
+    if failures:
         _clear(session, username)
     return token

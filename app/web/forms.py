@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from app.services.errors import Invalid, ServiceError
 from app.web.i18n import N_, Lang
 from app.web.messages import Shown, translate
 
@@ -179,6 +180,14 @@ def errors_from(detail: Any, lang: Lang) -> dict[str, list[Shown]]:
             path = f"{path}/{shown.field}" if path else shown.field
         out.setdefault(path.replace("/", "."), []).append(shown)
     return out
+
+
+def refusal(exc: ServiceError, lang: Lang) -> dict[str, list[Shown]]:
+    """A service's refusal of a posted form: Invalid's messages next to their fields, any other
+    (Conflict, Forbidden) above the form."""
+    if isinstance(exc, Invalid):
+        return errors_from(exc.detail, lang)
+    return {GENERAL: [translate(lang, str(exc.detail))]}
 
 
 @dataclass

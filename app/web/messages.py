@@ -61,11 +61,7 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             N_("The year {value} must be between 2000 and the year of receipt ({other})."),
         ),
         (
-            r"^the reply deadline must be after the day of receipt$",
-            N_("The reply deadline must be after the day of receipt."),
-        ),
-        (
-            r"^the new reply deadline must be after the day of receipt$",
+            r"^the (?:new )?reply deadline must be after the day of receipt$",
             N_("The reply deadline must be after the day of receipt."),
         ),
         (r"^'(?P<value>.*)' is not a UN language code; use one of .*$", N_("{value} is not a UN language code.")),

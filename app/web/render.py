@@ -30,6 +30,7 @@ env.install_gettext_callables(  # type: ignore[attr-defined]
 )
 env.policies["ext.i18n.trimmed"] = True
 env.globals["labels"] = labels
+env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
 env.filters["todate"] = lambda value: date.fromisoformat(str(value)[:10])
 env.filters["todatetime"] = lambda value: datetime.fromisoformat(str(value)) if value else None
 env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True, default=str)

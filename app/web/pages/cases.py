@@ -9,15 +9,12 @@ from fastapi import APIRouter
 from starlette.responses import JSONResponse, Response
 
 from app.services import auditing, calendar, case_overview, cases
-from app.web.deps import DbDep, Web, WebDep, WebRoute
-from app.web.labels import EVENT_TYPES, PROCESS_NAMES
-from app.web.pages.common import data_labels
+from app.web.deps import DbDep, WebDep, WebRoute
+from app.web.labels import EVENT_TYPES, PROCESS_NAMES, STATUSES
+from app.web.pages.common import PAGE_SIZE, choices, data_labels, page_count, page_offset, shown_data
 from app.web.render import diagram_bundle_built
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
-PAGE_SIZE = 50
-HIDDEN_DATA = {"ref_country", "ref_number", "ref_year"}
-STATUSES = ("running", "completed")
 
 
 @router.get("/cases")
@@ -31,14 +28,14 @@ def search(
 ) -> Response:
     """Cases the user may see (services.cases.list_instances), newest first, with filters."""
     assert web.principal is not None
-    page = max(1, min(page, 100_000))
+    page, offset = page_offset(page)
     rows, total = cases.list_instances(
         session,
         web.principal,
         business_key=(business_key or "").strip() or None,
         status=status if status in STATUSES else None,
         key=key or None,
-        offset=(page - 1) * PAGE_SIZE,
+        offset=offset,
         limit=PAGE_SIZE,
     )
     views = cases.views(session, web.principal, rows)
@@ -47,16 +44,16 @@ def search(
         views=views,
         total=total,
         page=page,
-        pages=max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
+        pages=page_count(total),
         business_key=business_key or "",
         status_filter=status or "",
         key=key or "",
-        statuses=STATUSES,
-        process_names=PROCESS_NAMES,
+        status_choices=choices(web.lang, STATUSES),
+        process_choices=choices(web.lang, PROCESS_NAMES),
     )
 
 
-def _diagram(web: Web, instance_id: str, *, with_state: bool) -> dict[str, Any]:
+def _diagram(instance_id: str, *, with_state: bool) -> dict[str, Any]:
     return {
         "bundle": diagram_bundle_built(),
         "xml_url": f"/cases/{instance_id}/diagram.xml",
@@ -70,19 +67,19 @@ def case_page(instance_id: str, web: WebDep, session: DbDep) -> Response:
     """Summary, deadlines, every task with who did it and when, and the diagram with the case's state."""
     assert web.principal is not None
     instance = cases.get_visible(session, web.principal, instance_id)
-    view = cases.view(session, web.principal, instance)
     registered = case_overview.registered_data(session, instance.id)
     shape = case_overview.shape(instance.definition)
     now = web.now
+    visible_tasks = case_overview.tasks_of(session, web.principal, instance)
     task_rows = [
-        {"task": t, "due": calendar.due_view(t.due_at, now) if t.state == "ready" else None}
-        for t in case_overview.tasks_of(session, web.principal, instance)
+        {"task": t, "due": calendar.due_view(t.due_at, now) if t.state == "ready" else None} for t in visible_tasks
     ]
+    # The data this user may see (services.cases.view); its open tasks are among those just read.
+    view = cases.view(session, web.principal, instance, [t for t in visible_tasks if t.state == "ready"])
     timers = [
         {"timer": t, "name": shape.names.get(t.element_id, t.element_id), "passed": t.due_at <= now}
         for t in case_overview.deadlines(session, web.principal, instance)
     ]
-    more = {k: v for k, v in view.data.items() if k not in registered and k not in HIDDEN_DATA}
     # An auditor's read is recorded as GET /api/instances/{id} records it (own transaction; 503 if it cannot be).
     auditing.auditor_viewed(
         web.sessionmaker,
@@ -95,13 +92,13 @@ def case_page(instance_id: str, web: WebDep, session: DbDep) -> Response:
     return web.render(
         "case.html",
         instance=instance,
-        registered={k: v for k, v in registered.items() if k not in HIDDEN_DATA},
-        more=more,
+        registered=shown_data(registered),
+        more=shown_data(view.data, besides=registered),
         tasks=task_rows,
         timers=timers,
         sees_all=cases.sees_all_cases(web.principal),
         field_labels=data_labels(instance, web.lang),
-        diagram=_diagram(web, instance.id, with_state=True),
+        diagram=_diagram(instance.id, with_state=True),
     )
 
 
@@ -146,5 +143,5 @@ def history(instance_id: str, web: WebDep, session: DbDep, step: int | None = No
         state=state,
         names=names,
         event_types=EVENT_TYPES,
-        diagram=_diagram(web, instance.id, with_state=False),
+        diagram=_diagram(instance.id, with_state=False),
     )

@@ -12,9 +12,10 @@ from app.services.errors import Conflict, Forbidden, Invalid
 from app.web import forms
 from app.web.deps import DbDep, FormDep, Web, WebDep, WebRoute
 from app.web.i18n import N_
-from app.web.messages import Shown, translate
+from app.web.messages import Shown
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
+FIELDS = ("user", "from", "to", "reason")  # the grant form's fields
 
 
 def _page(
@@ -31,7 +32,7 @@ def _page(
     rows = delegations.list_for(session, web.principal, code) if code else []
     may_manage = web.principal.is_admin or web.principal.is_first_head_of(code)
     members = [m for m in users.members_of(session, code) if m[0] != web.principal.username] if may_manage else []
-    general = [s for k, v in (errors or {}).items() if k not in ("user", "from", "to", "reason") for s in v]
+    general = [s for k, v in (errors or {}).items() if k not in FIELDS for s in v]
     return web.render(
         "delegations.html",
         status,
@@ -56,11 +57,11 @@ def list_page(web: WebDep, session: DbDep, org: str | None = None) -> Response:
 def grant(code: str, request: Request, web: WebDep, session: DbDep, form: FormDep) -> Response:
     """Name a member as acting first head for some days (the first head or an admin)."""
     assert web.principal is not None
-    values = {k: str(form.get(k) or "").strip() for k in ("user", "from", "to", "reason")}
+    values = {k: str(form.get(k) or "").strip() for k in FIELDS}
     errors: dict[str, list[Shown]] = {}
     start = forms.as_date(values, "from", web.lang, errors)
     end = forms.as_date(values, "to", web.lang, errors)
-    for name in ("user", "from", "to", "reason"):
+    for name in FIELDS:
         if not values[name] and name not in errors:
             errors[name] = [Shown(web.lang._(N_("This field is required.")))]
     if errors or start is None or end is None:
@@ -69,12 +70,9 @@ def grant(code: str, request: Request, web: WebDep, session: DbDep, form: FormDe
         delegations.grant(
             session, web.principal, code, delegations.Grant(values["user"], start, end, values["reason"]), web.clock
         )
-    except Invalid as exc:
+    except (Invalid, Conflict, Forbidden) as exc:
         session.rollback()
-        return _page(web, session, code, values, forms.errors_from(exc.detail, web.lang), status=422)
-    except (Conflict, Forbidden) as exc:
-        session.rollback()
-        return _page(web, session, code, values, {"": [translate(web.lang, str(exc.detail))]}, status=exc.status_code)
+        return _page(web, session, code, values, forms.refusal(exc, web.lang), status=exc.status_code)
     request.app.state.principals.clear()  # the delegate's inbox changes now, as with the API
     return web.redirect(f"/delegations?org={code}")
 

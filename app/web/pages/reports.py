@@ -19,6 +19,7 @@ from app.web.deps import DbDep, WebDep, WebRoute
 from app.web.i18n import N_
 from app.web.labels import PROCESS_NAMES
 from app.web.messages import Shown, translate
+from app.web.pages.common import choices
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 OUTCOMES = reports.OUTCOMES  # on_time, late, open, breached: the chart's segments, in this order
@@ -109,7 +110,8 @@ def compliance(
         for norm in (report or {}).get("norms", [])
         for row in norm["organisations"]
     ]
-    organisations = list(session.scalars(select(Organisation.code).order_by(Organisation.code)))
+    # Page-layer SQL: no service lists the organisations' codes yet (reported; belongs in app/services).
+    organisations = session.scalars(select(Organisation.code).order_by(Organisation.code))
     return web.render(
         "compliance.html",
         report=report,
@@ -124,6 +126,6 @@ def compliance(
             "organisation": organisation or "",
             "key": key or "",
         },
-        organisations=organisations,
-        process_names=PROCESS_NAMES,
+        organisation_choices=[(code, web.lang.org(code)) for code in organisations],
+        process_choices=choices(web.lang, PROCESS_NAMES),
     )

@@ -20,7 +20,7 @@ from app.services.principal import Principal
 from app.web import forms
 from app.web.deps import DbDep, FormDep, Web, WebDep, WebRoute
 from app.web.i18n import N_
-from app.web.messages import Shown, translate
+from app.web.messages import Shown
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -198,21 +198,22 @@ def _initial(path: str, web: Web) -> forms.Values:
 
 def _page(
     web: Web,
-    session: Session,
     path: str,
+    shown: dict[str, Any] | None,
     values: forms.Values,
     errors: dict[str, list[Shown]] | None = None,
     status: int = 200,
 ) -> Response:
-    schema = form_service.for_display(session, FORMS[path][0])
-    fields = forms.build(schema, web.lang, values)
+    """The start form; `shown` is its schema with the organisation choices (forms.for_display)."""
+    schema = FORMS[path][0]
+    fields = forms.build(shown, web.lang, values)
     general = forms.attach(fields, errors or {})
     return web.render(
         "start.html",
         status,
         action=path,
-        title=web.lang.name(FORMS[path][0]["title"]),
-        help=web.lang.name(FORMS[path][0]["description"]),
+        title=web.lang.name(schema["title"]),
+        help=web.lang.name(schema["description"]),
         fields=fields,
         general_errors=general,
     )
@@ -226,7 +227,7 @@ def _missing(schema: dict[str, Any], data: dict[str, Any], web: Web) -> dict[str
 
 def _get(path: str) -> Callable[..., Response]:
     def show(web: WebDep, session: DbDep) -> Response:
-        return _page(web, session, path, _initial(path, web))
+        return _page(web, path, form_service.for_display(session, FORMS[path][0]), _initial(path, web))
 
     return show
 
@@ -241,16 +242,12 @@ def _post(path: str) -> Callable[..., Response]:
         errors = {**_missing(schema, parsed.data, web), **parsed.errors}
         wanted = None if errors else convert(parsed.data, web, errors)
         if wanted is None:
-            return _page(web, session, path, parsed.values, errors, status=422)
+            return _page(web, path, shown, parsed.values, errors, status=422)
         try:
             instance = start(session, wanted, web.principal, web.clock)
-        except Invalid as exc:
+        except (Invalid, Conflict, Forbidden) as exc:
             session.rollback()
-            return _page(web, session, path, parsed.values, forms.errors_from(exc.detail, web.lang), status=422)
-        except (Conflict, Forbidden) as exc:
-            session.rollback()
-            general = {forms.GENERAL: [translate(web.lang, str(exc.detail))]}
-            return _page(web, session, path, parsed.values, general, status=exc.status_code)
+            return _page(web, path, shown, parsed.values, forms.refusal(exc, web.lang), status=exc.status_code)
         return web.redirect(f"/cases/{instance.id}")
 
     return submit

@@ -14,13 +14,10 @@ from app.web import forms
 from app.web.deps import DbDep, FormDep, Web, WebDep, WebRoute
 from app.web.i18n import N_
 from app.web.messages import Shown, translate
-from app.web.pages.common import data_labels
+from app.web.pages.common import PAGE_SIZE, data_labels, page_count, page_offset, shown_data
 from app.web.session import safe_next
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
-PAGE_SIZE = 50
-# Case data the pages never list: derived from the reference, shown through it.
-HIDDEN_DATA = {"ref_country", "ref_number", "ref_year"}
 
 
 @router.get("/")
@@ -39,7 +36,7 @@ def inbox(
 ) -> Response:
     """My actionable tasks and my organisations' unclaimed ones, earliest deadline first."""
     assert web.principal is not None
-    page = max(1, min(page, 100_000))
+    page, offset = page_offset(page)
     filter_error = None
     due_day: date | None = None
     if due_before:
@@ -52,7 +49,7 @@ def inbox(
         web.principal,
         instance_id=None,
         assignee_me=False,
-        offset=(page - 1) * PAGE_SIZE,
+        offset=offset,
         limit=PAGE_SIZE,
         overdue=True if overdue else None,
         # due on or before that day: deadlines end at its 24:00, and the service compares with '<'
@@ -65,7 +62,7 @@ def inbox(
         items=items,
         total=total,
         page=page,
-        pages=max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
+        pages=page_count(total),
         overdue=bool(overdue),
         due_before=due_before or "",
         filter_error=filter_error,
@@ -78,6 +75,7 @@ def _task_page(
     session: Any,
     task_id: str,
     *,
+    detail: tasks.TaskDetail | None = None,
     values: forms.Values | None = None,
     errors: dict[str, list[Shown]] | None = None,
     rows: dict[str, int] | None = None,
@@ -85,14 +83,15 @@ def _task_page(
     status: int = 200,
     viewed: bool = False,
 ) -> Response:
+    """The task page; `detail` when the handler has just read it (tasks.detail restores the case)."""
     assert web.principal is not None
-    detail = tasks.detail(session, web.principal, task_id, web.clock)
+    if detail is None:
+        detail = tasks.detail(session, web.principal, task_id, web.clock)
     if viewed:  # the GET: an auditor's read is recorded as GET /api/tasks/{id} records it
         auditing.auditor_viewed(
             web.sessionmaker, web.principal, web.clock, "task", task_id=task_id, instance_id=detail.instance.id
         )
     registered = case_overview.registered_data(session, detail.instance.id)
-    earlier = {k: v for k, v in detail.data.items() if k not in registered and k not in HIDDEN_DATA}
     fields = forms.build(detail.form_schema, web.lang, values, {}, rows)
     general = forms.attach(fields, errors or {})
     explanation = case_overview.explain_deadline(session, detail.task, detail.instance, detail.data)
@@ -102,8 +101,8 @@ def _task_page(
         detail=detail,
         task=detail.task,
         instance=detail.instance,
-        registered={k: v for k, v in registered.items() if k not in HIDDEN_DATA},
-        earlier=earlier,
+        registered=shown_data(registered),
+        earlier=shown_data(detail.data, besides=registered),
         fields=fields,
         general_errors=general,
         banner=banner,
@@ -118,13 +117,14 @@ def _task_page(
 @router.get("/tasks/{task_id}")
 def task_page(task_id: str, web: WebDep, session: DbDep, rows: int | None = None) -> Response:
     """The task, its form, the case as registered, what earlier steps produced, its deadline."""
-    wanted = {"*": min(max(rows, 1), forms.MAX_ROWS)} if rows else None
-    if wanted:
-        detail = tasks.detail(session, web.principal, task_id, web.clock)  # type: ignore[arg-type]
+    assert web.principal is not None
+    detail = tasks.detail(session, web.principal, task_id, web.clock)
+    wanted = None
+    if rows:
         props = (detail.form_schema or {}).get("properties", {})
-        wanted = {name: wanted["*"] for name, p in props.items() if forms.kind_of(name, p) == "rows"}
-        session.rollback()
-    return _task_page(web, session, task_id, rows=wanted, viewed=True)
+        count = min(max(rows, 1), forms.MAX_ROWS)
+        wanted = {name: count for name, p in props.items() if forms.kind_of(name, p) == "rows"}
+    return _task_page(web, session, task_id, detail=detail, rows=wanted, viewed=True)
 
 
 @router.post("/tasks/{task_id}/complete")
@@ -132,15 +132,18 @@ def complete(task_id: str, web: WebDep, session: DbDep, form: FormDep) -> Respon
     """Typed JSON from the posted strings, then services.tasks.complete; its field errors come
     back next to the fields, with everything typed kept."""
     assert web.principal is not None
-    schema = tasks.detail(session, web.principal, task_id, web.clock).form_schema
-    session.rollback()  # the completion is a write transaction of its own
+    detail = tasks.detail(session, web.principal, task_id, web.clock)
+    schema = detail.form_schema
     parsed = forms.parse(schema, form, web.lang)
     add_row = form.get("_add_row")
     rows = forms.shown_rows(form, schema, parsed, add_row if isinstance(add_row, str) else None)
-    if add_row:
-        return _task_page(web, session, task_id, values=parsed.values, rows=rows)
+    if add_row:  # nothing was sent to the service: the page as just read, with one more row
+        return _task_page(web, session, task_id, detail=detail, values=parsed.values, rows=rows)
     if parsed.errors:
-        return _task_page(web, session, task_id, values=parsed.values, errors=parsed.errors, rows=rows, status=422)
+        return _task_page(
+            web, session, task_id, detail=detail, values=parsed.values, errors=parsed.errors, rows=rows, status=422
+        )
+    session.rollback()  # the completion is a write transaction of its own
     try:
         tasks.complete(session, web.principal, task_id, parsed.data, web.clock)
     except Invalid as exc:

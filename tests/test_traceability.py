@@ -12,8 +12,8 @@ import pytest
 
 from app.cli import main
 from app.traceability import CATALOGUE_PATH, CatalogueError, build_matrix, load_catalogue, render
-from app.traceability.matrix import NORM_LINE, SIGNATURE_RULE
-from app.traceability.norms import NORM_ID
+from app.traceability.matrix import SIGNATURE_RULE
+from app.traceability.norms import NORM_ID, NORM_LINE, cited_norms
 from app.traceability.render import REGENERATE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,6 +166,12 @@ def test_norm_syntax_is_the_engines() -> None:
 
     assert NORM_LINE.pattern == definitions.NORM_LINE.pattern
     assert NORM_ID.pattern == definitions.NORM_PART.pattern
+    from lxml import etree
+
+    for text in ("norm: 14-5 ч.1; 14-6", " norm:14-9 ;\nsecond line", "norm 14-6", "", "  "):
+        doc = f"<bpmn:documentation>{text}</bpmn:documentation>"
+        node = etree.fromstring(f'<t xmlns:bpmn="{definitions.NS["bpmn"]}">{doc}</t>')
+        assert cited_norms(text) == definitions._norms(node, [])
 
 
 def test_real_matrix_shape() -> None:

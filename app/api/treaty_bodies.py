@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/treaty-body-cases", tags=["treaty bodies"])
 
 
 class TreatyBodyCaseIn(Strict):
-    treaty_body: Literal["CERD", "CESCR", "CCPR", "CEDAW", "CAT", "CRC", "CMW", "CRPD", "CED"] = Field(
+    treaty_body: Literal[tuple(treaty_bodies.TREATY_BODIES)] = Field(  # type: ignore[valid-type]  (the service's list)
         description="the committee of one of the nine core UN human-rights treaties"
     )
     lead_body: str = Field(max_length=32, description="code of the responsible state body (kind state_body)")

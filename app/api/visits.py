@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/visit-invitations", tags=["visit invitations"])
 
 
 class VisitInvitationIn(Strict):
-    ground: Literal["body_proposal", "mfa_initiative", "ombudsman_proposal"] = Field(
+    ground: Literal[visits.GROUNDS] = Field(  # type: ignore[valid-type]  (one list of grounds: the service's)
         description="14-10 пп.1: a competent body's proposal; пп.2: the MFA's initiative; "
         "пп.3: the Ombudsman's proposal"
     )

@@ -74,10 +74,7 @@ def _organisation(session: Session, code: str) -> Organisation:
 
 def _require_manager(principal: Principal, code: str) -> None:
     """Only the organisation's own first head (not an acting one) or an admin delegates."""
-    own_head = any(
-        m.organisation == code and m.role == "head" and m.delegation_id is None for m in principal.memberships
-    )
-    if not (own_head or principal.is_admin):
+    if not (principal.is_first_head_of(code) or principal.is_admin):
         raise Forbidden(f"only the first head of {code} or an administrator may manage its acting-head delegations")
 
 

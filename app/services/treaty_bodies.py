@@ -60,14 +60,6 @@ class TreatyBodyCase:
     reminder_working_days: int = DEFAULT_REMINDER_WORKING_DAYS
 
 
-def _may_start_at_all(principal: Principal) -> None:
-    if not (principal.is_admin or principal.in_kind("mfa", *STARTERS) or principal.in_kind("state_body", *STARTERS)):
-        raise Forbidden(
-            "treaty-body cases are started by officers or heads of the lead state body, MFA officers or heads "
-            "(as coordinators), or admins"
-        )
-
-
 def _check(session: Session, case: TreatyBodyCase, today: date) -> None:
     errors: list[dict[str, str]] = []
     if case.treaty_body not in TREATY_BODIES:
@@ -100,10 +92,14 @@ def _check(session: Session, case: TreatyBodyCase, today: date) -> None:
 def register(session: Session, case: TreatyBodyCase, principal: Principal, clock: Clock) -> ProcessInstance:
     """Start a 14-11 case led by `lead_body`, following the treaty body's dates that are given."""
     begin_write(session)
-    _may_start_at_all(principal)
+    coordinator = principal.is_admin or principal.in_kind("mfa", *STARTERS)
+    if not (coordinator or principal.in_kind("state_body", *STARTERS)):
+        raise Forbidden(
+            "treaty-body cases are started by officers or heads of the lead state body, MFA officers or heads "
+            "(as coordinators), or admins"
+        )
     _check(session, case, clock.now().astimezone(ALMATY).date())
     lead = case.lead_body
-    coordinator = principal.is_admin or principal.in_kind("mfa", *STARTERS)
     if not coordinator and not principal.can_act(lead, "officer"):
         raise Forbidden(
             f"a case led by {lead} is started by an officer or head of {lead}, "

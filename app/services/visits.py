@@ -24,8 +24,14 @@ from app.services.organisation_codes import kind_errors
 from app.services.principal import Principal
 
 PROCESS_KEY = "visit_invitation"
-GROUNDS = ("body_proposal", "mfa_initiative", "ombudsman_proposal")
 STARTERS = ("officer", "head")
+# ground (14-10 пп.1-3) -> the organisation kind whose officers or heads invoke it, and what to say otherwise
+INVOKED_BY = {
+    "body_proposal": ("state_body", "a competent state body's proposal is started by an officer or head of that body"),
+    "mfa_initiative": ("mfa", "the MFA's initiative is started by MFA officers or heads"),
+    "ombudsman_proposal": ("ombudsman", "the Ombudsman's proposal is started by officers or heads of the Ombudsman"),
+}
+GROUNDS = tuple(INVOKED_BY)
 
 
 @dataclass(frozen=True)
@@ -42,21 +48,8 @@ class VisitProposal:
 
 def _may_invoke_ground(principal: Principal, ground: str) -> None:
     """403 before looking at the details when the caller's organisations cannot invoke this ground at all."""
-    if principal.is_admin:
-        return
-    allowed = {
-        "body_proposal": (
-            "state_body",
-            "a competent state body's proposal is started by an officer or head of that body",
-        ),
-        "mfa_initiative": ("mfa", "the MFA's initiative is started by MFA officers or heads"),
-        "ombudsman_proposal": (
-            "ombudsman",
-            "the Ombudsman's proposal is started by officers or heads of the Ombudsman",
-        ),
-    }
-    kind, who = allowed[ground]
-    if not principal.in_kind(kind, *STARTERS):
+    kind, who = INVOKED_BY[ground]
+    if not (principal.is_admin or principal.in_kind(kind, *STARTERS)):
         raise Forbidden(f"{who} (or an admin); ground {ground!r} (14-10) is not yours to invoke")
 
 

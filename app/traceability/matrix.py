@@ -7,8 +7,8 @@ statically: diagrams with lxml (no DTD, no entity expansion, no network), tests 
 import, no pytest run), so the matrix is cheap, safe on any checkout, and the same for the CLI,
 the API and docs/traceability.md.
 
-SpiffWorkflow is not imported here (only app/engine may); the `norm:` line is read exactly as
-app/engine/definitions.py reads it, and a test keeps the two patterns equal.
+SpiffWorkflow is not imported here (only app/engine may); the `norm:` line is read by
+app/traceability/norms.py `cited_norms`, whose patterns a test keeps equal to app/engine/definitions.py's.
 """
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ from typing import Any
 from lxml import etree
 
 from app.config import PROJECT_ROOT
-from app.traceability.norms import CATALOGUE_PATH, Catalogue, Norm, load_catalogue
+from app.traceability.norms import CATALOGUE_PATH, Catalogue, Norm, cited_norms, load_catalogue
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN, "spiffworkflow": SPIFF}
-NORM_LINE = re.compile(r"^norm:\s*(?P<norms>.+)$")
 # Flow nodes: what a token passes through. Sequence flows, lanes, data objects and the process
 # itself carry no behaviour of their own, so they need no norm.
 FLOW_NODE_TAGS = frozenset(
@@ -160,6 +159,11 @@ class Problem:
         where = self.where or self.norm
         return f"[{self.kind}] {where + ': ' if where else ''}{self.message}"
 
+    @classmethod
+    def at(cls, element: Element, kind: str, message: str, norm: str | None = None) -> Problem:
+        """A problem of one diagram element, located by its file, id and line."""
+        return cls(kind, message, norm=norm, file=element.file, element_id=element.element_id, line=element.line)
+
 
 @dataclass(frozen=True)
 class NormRow:
@@ -228,15 +232,9 @@ def _local(node: etree._Element) -> str:
 
 
 def norms_of(node: etree._Element) -> tuple[str, ...]:
-    """The first line of the first bpmn:documentation, as app/engine/definitions.py `_norms` reads it."""
+    """The norms cited by the first line of the first bpmn:documentation (as app/engine reads it)."""
     doc = node.find("bpmn:documentation", NS)
-    if doc is None or not (doc.text or "").strip():
-        return ()
-    first = (doc.text or "").strip().splitlines()[0].strip()
-    match = NORM_LINE.match(first)
-    if not match:
-        return ()
-    return tuple(p.strip() for p in match.group("norms").split(";") if p.strip())
+    return cited_norms(doc.text if doc is not None else None)
 
 
 def _properties(node: etree._Element) -> list[tuple[str, str]]:
@@ -254,22 +252,18 @@ def _rules(element: Element, props: list[tuple[str, str]], scan: _Scan) -> list[
             rules.append(Rule("rule", element.file, element.element_id, name_field, value, message))
             if not message:
                 scan.problems.append(
-                    Problem(
+                    Problem.at(
+                        element,
                         "rule_without_message",
                         f"property {name!r} has no 'message:{name_field}' to show when it fails",
-                        file=element.file,
-                        element_id=element.element_id,
-                        line=element.line,
                     )
                 )
         elif name.startswith("message:") and f"rule:{name.removeprefix('message:')}" not in values:
             scan.problems.append(
-                Problem(
+                Problem.at(
+                    element,
                     "message_without_rule",
                     f"property {name!r} has no 'rule:{name.removeprefix('message:')}' (a misspelt field?)",
-                    file=element.file,
-                    element_id=element.element_id,
-                    line=element.line,
                 )
             )
     if values.get("candidate_role") == "head":
@@ -448,26 +442,17 @@ def build_matrix(
     for element in scan.elements:
         if not element.norms:
             scan.problems.append(
-                Problem(
+                Problem.at(
+                    element,
                     "element_without_norm",
                     f"{_label(element)} has no 'norm: ...' as the first line of its documentation",
-                    file=element.file,
-                    element_id=element.element_id,
-                    line=element.line,
                 )
             )
-        for cited in element.norms:
-            if cited not in known:
-                scan.problems.append(
-                    Problem(
-                        "unknown_norm",
-                        _unknown(cited, catalogue),
-                        norm=cited,
-                        file=element.file,
-                        element_id=element.element_id,
-                        line=element.line,
-                    )
-                )
+        scan.problems += [
+            Problem.at(element, "unknown_norm", _unknown(cited, catalogue), norm=cited)
+            for cited in element.norms
+            if cited not in known
+        ]
     for test in scan.tests:
         for cited in test.norms:
             if cited not in known:

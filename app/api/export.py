@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.deps import ClockDep, PrincipalDep, SessionDep, SessionFactoryDep
+from app.clock import Clock
 from app.services import auditing, exports
+from app.services.principal import Principal
 
 router = APIRouter(tags=["export"])
 
@@ -60,7 +64,12 @@ def export_xes(
 
 
 def _history(
-    session: Any, factory: Any, clock: Any, principal: Any, instance_id: str, format: str
+    session: Session,
+    factory: sessionmaker[Session],
+    clock: Clock,
+    principal: Principal,
+    instance_id: str,
+    format: str,
 ) -> list[dict[str, Any]]:
     records = auditing.history_records(session, principal, instance_id)
     auditing.exported(
@@ -78,8 +87,6 @@ def history_json(
     instance_id: str, session: SessionDep, factory: SessionFactoryDep, clock: ClockDep, principal: PrincipalDep
 ) -> Response:
     """The case's audit events (as GET .../history shows them to you) as a JSON file to keep."""
-    import json
-
     records = _history(session, factory, clock, principal, instance_id, "json")
     body = json.dumps(records, ensure_ascii=False, indent=1)
     return Response(

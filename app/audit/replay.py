@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 
 from app.calendar import default_calendar
 from app.clock import FixedClock
-from app.db.models import AuditEvent, ProcessDefinition, ProcessInstance
-from app.engine import ArmedTimer, Case, EngineError, LoadedDefinition, ReadyTask, definitions_cache
+from app.db.models import AuditEvent, ProcessInstance
+from app.engine import ArmedTimer, Case, EngineError, LoadedDefinition, ReadyTask
 
 # Events that start a step: what the engine was asked to do.
 INPUTS = frozenset(
@@ -53,7 +53,6 @@ DERIVED = frozenset(
         "instance_reopened",
     }
 )
-TIMER_ACTOR = "system:timer"
 
 
 @dataclass(frozen=True)
@@ -89,6 +88,7 @@ class Replayed:
     """A case rebuilt from its events (up to an instant, for as-of views)."""
 
     case: Case | None
+    state: str | None = None  # the engine state as the last replayed step stored it
     tasks: dict[str, OpenTask] = field(default_factory=dict)
     timers: dict[str, ArmedTimer] = field(default_factory=dict)
     breaches: list[Breach] = field(default_factory=list)
@@ -124,13 +124,6 @@ class CaseReplay:
             "divergence": self.divergence.as_dict() if self.divergence else None,
             "seconds": round(self.seconds, 4),
         }
-
-
-def loaded(definition: ProcessDefinition) -> LoadedDefinition:
-    """The parsed diagram version the case ran on (the engine's cache, keyed by content)."""
-    return definitions_cache.get(
-        definition.bundle_sha256, lambda: (definition.bpmn_xml, definition.file_name, definition.forms)
-    )
 
 
 @dataclass
@@ -200,6 +193,10 @@ def _signature_data(definition: LoadedDefinition, payload: Mapping[str, Any]) ->
 def _apply(definition: LoadedDefinition, instance_id: str, step: _Step, clock: FixedClock, out: Replayed) -> bool:
     """Run one step on the engine and compare its derived events; False (and out.divergence) on a difference."""
     clock.set(step.at)
+    if out.case is not None and out.state is not None:
+        # The live system stores the state and restores it for the next change; so does replay, because
+        # a restored workflow is not in every respect the object that was serialised (cached flags).
+        out.case = Case.restore(definition, out.state, clock, instance_id, out.case.context.id_counter)
     event = step.input
     kind = event.type if event is not None else "case_woken"
     payload = (event.payload or {}) if event is not None else {}
@@ -271,9 +268,7 @@ def _apply(definition: LoadedDefinition, instance_id: str, step: _Step, clock: F
             )
     out.timers = armed
     out.completed = completed
-    # The live system stores the state and restores it for the next change; so does replay, because
-    # a restored workflow is not in every respect the object that was serialised (cached flags).
-    out.case = Case.restore(definition, state, clock, instance_id, case.context.id_counter)
+    out.state = state  # restored when the next step runs (after the last step, never)
     return True
 
 
@@ -383,11 +378,12 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def replay_case(session: Session, instance: ProcessInstance) -> CaseReplay:
-    """Replay a stored case from its events and compare the result with its stored state."""
+def replay_case(session: Session, instance: ProcessInstance, definition: LoadedDefinition) -> CaseReplay:
+    """Replay a stored case from its events on `definition` (the version it ran on, loaded) and
+    compare the result with its stored state."""
     started = time.perf_counter()
     events = case_events(session, instance.id)
-    result = replay_events(loaded(instance.definition), instance.id, events)
+    result = replay_events(definition, instance.id, events)
     divergence = result.divergence
     if divergence is None:
         divergence = _compare_final(instance, result, events)
@@ -400,13 +396,13 @@ def replay_case(session: Session, instance: ProcessInstance) -> CaseReplay:
 
 def _compare_final(instance: ProcessInstance, result: Replayed, events: Sequence[AuditEvent]) -> Divergence | None:
     last = events[-1] if events else None
-    if result.case is None:
+    if result.case is None or result.state is None:
         return Divergence(None, None, "the case has no instance_started event")
     try:
         stored = json.loads(instance.state)
     except ValueError:
         return Divergence(None, None, "the stored state is not JSON")
-    replayed = json.loads(result.case.state())
+    replayed = json.loads(result.state)
     where = first_difference(replayed, stored)
     if where is not None:
         return Divergence(
@@ -441,11 +437,11 @@ def _explain_calendar(divergence: Divergence, events: Sequence[AuditEvent]) -> D
     return Divergence(divergence.seq, divergence.event_type, divergence.reason + note)
 
 
-def replay_at(session: Session, instance: ProcessInstance, at: datetime) -> Replayed:
-    """The case as it was at `at`: its events up to that instant, replayed."""
+def replay_at(session: Session, instance: ProcessInstance, at: datetime, definition: LoadedDefinition) -> Replayed:
+    """The case as it was at `at`: its events up to that instant, replayed on `definition`."""
     events = session.scalars(
         select(AuditEvent)
         .where(AuditEvent.instance_id == instance.id, AuditEvent.occurred_at <= at)
         .order_by(AuditEvent.seq)
     )
-    return replay_events(loaded(instance.definition), instance.id, events, until=at)
+    return replay_events(definition, instance.id, events, until=at)

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from app.audit.events import GENESIS, canonical, chain_hash, event_body
@@ -96,8 +98,9 @@ class VerifyReport:
         }
 
 
-def _check(chain: str, events: Iterator[AuditEvent], report: ChainReport) -> None:
-    """Walk one chain in seq order; stop at its first break."""
+def _check(chain: str, events: Iterable[AuditEvent]) -> ChainReport:
+    """Walk one chain in seq order; its first break is what is reported."""
+    report = ChainReport(chain)
     expected_seq, prev = 1, GENESIS
     for event in events:
         report.events += 1
@@ -113,54 +116,27 @@ def _check(chain: str, events: Iterator[AuditEvent], report: ChainReport) -> Non
             if recomputed != event.hash:
                 report.first_break = Break(chain, event.seq, PAYLOAD_ALTERED, recomputed, event.hash, event.type)
         expected_seq, prev = event.seq + 1, event.hash
+    return report
+
+
+def _streamed(where: ColumnElement[bool], *order: Any) -> Select[tuple[AuditEvent]]:
+    """Events in chain order, read 2,000 rows at a time."""
+    return select(AuditEvent).where(where).order_by(*order).execution_options(yield_per=2000)
 
 
 def verify_case(session: Session, instance_id: str) -> ChainReport:
-    report = ChainReport(instance_id)
-    rows = session.scalars(
-        select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq)
-    ).all()
-    _check(instance_id, iter(rows), report)
-    return report
+    return _check(instance_id, session.scalars(_streamed(AuditEvent.instance_id == instance_id, AuditEvent.seq)))
 
 
 def verify_global(session: Session) -> ChainReport:
-    report = ChainReport(GLOBAL_CHAIN)
-    rows = session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.instance_id.is_(None))
-        .order_by(AuditEvent.seq)
-        .execution_options(yield_per=2000)
-    )
-    _check(GLOBAL_CHAIN, iter(rows), report)
-    return report
+    return _check(GLOBAL_CHAIN, session.scalars(_streamed(AuditEvent.instance_id.is_(None), AuditEvent.seq)))
 
 
 def verify_all(session: Session) -> VerifyReport:
     """Every case's chain and the case-less chain, in one pass over the table (streamed)."""
-    report = VerifyReport([verify_global(session)])
-    rows = session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.instance_id.is_not(None))
-        .order_by(AuditEvent.instance_id, AuditEvent.seq)
-        .execution_options(yield_per=2000)
-    )
-    current: list[AuditEvent] = []
-    for event in rows:
-        if current and current[0].instance_id != event.instance_id:
-            report.chains.append(_finish(current))
-            current = []
-        current.append(event)
-    if current:
-        report.chains.append(_finish(current))
-    return report
-
-
-def _finish(events: list[AuditEvent]) -> ChainReport:
-    chain = str(events[0].instance_id)
-    report = ChainReport(chain)
-    _check(chain, iter(events), report)
-    return report
+    rows = session.scalars(_streamed(AuditEvent.instance_id.is_not(None), AuditEvent.instance_id, AuditEvent.seq))
+    cases = [_check(str(chain), events) for chain, events in groupby(rows, key=attrgetter("instance_id"))]
+    return VerifyReport([verify_global(session), *cases])
 
 
 def verify(session: Session, instance_id: str | None = None) -> VerifyReport:

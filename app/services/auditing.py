@@ -16,7 +16,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit import events as audit
 from app.audit import replay, verify
-from app.clock import ALMATY, Clock
+from app.clock import Clock
 from app.config import Settings
 from app.db.models import AuditEvent, ProcessInstance
 from app.db.session import begin_write
-from app.services import cases
+from app.services import cases, definitions
 from app.services.errors import Forbidden, Invalid, NotFound
 from app.services.principal import Principal
+from app.services.reports import last_day
 
 VIEWED = "audit_viewed"
 EXPORTED = "exported"
@@ -100,6 +101,13 @@ def make_anchor(session: Session, principal: Principal, clock: Clock, key: bytes
     return verify.make_anchor(session, clock.now(), key)
 
 
+def check_anchor(
+    session: Session, principal: Principal, statement: dict[str, Any], key: bytes | None
+) -> verify.AnchorReport:
+    require_auditor(principal)
+    return verify.check_anchor(session, statement, key)
+
+
 # -- replay ----------------------------------------------------------------------------------------
 def replay_database(
     factory: sessionmaker[Session],
@@ -125,7 +133,8 @@ def replay_database(
             instances = session.scalars(select(ProcessInstance).where(ProcessInstance.id.in_(chunk))).all()
             by_id = {i.id: i for i in instances}
             for case_id in chunk:
-                results.append(replay.replay_case(session, by_id[case_id]))
+                instance = by_id[case_id]
+                results.append(replay.replay_case(session, instance, definitions.loaded(instance.definition)))
                 if progress:
                     progress(len(results), len(ids))
     return results
@@ -177,10 +186,6 @@ class CaseAt:
     notes: list[str] = field(default_factory=list)
 
 
-def _due_date(due_at: datetime) -> str:
-    return (due_at - timedelta(microseconds=1)).astimezone(ALMATY).date().isoformat()
-
-
 def case_at(session: Session, principal: Principal, instance_id: str, at: datetime) -> CaseAt:
     """GET /api/instances/{id}/states?at=: visibility as for the case itself (cases.get_visible);
     outside the MFA, auditors and admins only the registered data and one's own organisations'
@@ -190,7 +195,7 @@ def case_at(session: Session, principal: Principal, instance_id: str, at: dateti
     instance = cases.get_visible(session, principal, instance_id)
     if at < instance.created_at:
         raise NotFound(f"case {instance_id} did not exist yet at {at.isoformat()} (started {instance.created_at})")
-    result = replay.replay_at(session, instance, at)
+    result = replay.replay_at(session, instance, at, definitions.loaded(instance.definition))
     if result.case is None:
         raise NotFound(f"case {instance_id} has no recorded start")
     whole = cases.sees_all_cases(principal)
@@ -238,17 +243,30 @@ def case_at(session: Session, principal: Principal, instance_id: str, at: dateti
 
     deadlines = [
         DeadlineAt(
-            t.id, t.bpmn_id, t.deadline, "; ".join(t.norms) or None, t.due_at, _due_date(t.due_at), t.attached_to
+            t.id,
+            t.bpmn_id,
+            t.deadline,
+            "; ".join(t.norms) or None,
+            t.due_at,
+            last_day(t.due_at).isoformat(),
+            t.attached_to,
         )
         for t in sorted(timers, key=lambda t: t.due_at)
         if shown(t.attached_to)
     ]
     breached_list = [
         DeadlineAt(
-            b.timer_id, b.element, b.deadline, b.norm, b.due_at, _due_date(b.due_at), b.attached_to, b.breached_at
+            b.timer_id,
+            b.element,
+            b.deadline,
+            b.norm,
+            b.due_at,
+            last_day(b.due_at).isoformat(),
+            b.attached_to,
+            b.breached_at,
         )
         for b in result.breaches
-        if whole or shown(b.attached_to)
+        if shown(b.attached_to)
     ]
     overdue: list[str] = []
     for b in result.breaches:
@@ -256,8 +274,10 @@ def case_at(session: Session, principal: Principal, instance_id: str, at: dateti
             overdue.append(b.deadline)
     state_sha = None
     if whole:
+        # the state replay stands on, as its last step stored it (after a divergence: as the engine left it)
+        state = result.case.state() if result.divergence is not None or result.state is None else result.state
         state_sha = hashlib.sha256(
-            json.dumps(json.loads(result.case.state()), sort_keys=True, separators=(",", ":")).encode()
+            json.dumps(json.loads(state), sort_keys=True, separators=(",", ":")).encode()
         ).hexdigest()
     return CaseAt(
         instance=instance,

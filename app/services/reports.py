@@ -66,7 +66,8 @@ class Occurrence:
         return out
 
 
-def _last_day(due_at: datetime) -> date:
+def last_day(due_at: datetime) -> date:
+    """The last day (Asia/Almaty) of a deadline that ends at `due_at` (the next day's 00:00)."""
     return (due_at - timedelta(microseconds=1)).astimezone(ALMATY).date()
 
 
@@ -90,14 +91,18 @@ def occurrences(
             ProcessDefinition.key == key
         )
     rows = session.execute(query).all()
-    timer_ids = [t.id for t, _ in rows]
     organisation: dict[str, str | None] = {}
     disarmed_at: dict[str, datetime] = {}
-    for batch in range(0, len(timer_ids), 500):
-        chunk = timer_ids[batch : batch + 500]
+    for batch in range(0, len(rows), 500):
+        chunk = rows[batch : batch + 500]
         for task_id, type_, payload, at in session.execute(
             select(AuditEvent.task_id, AuditEvent.type, AuditEvent.payload, AuditEvent.occurred_at)
-            .where(AuditEvent.task_id.in_(chunk), AuditEvent.type.in_(("timer_armed", "timer_disarmed")))
+            .where(
+                # by case first: audit_event is indexed on instance_id, not on task_id (the timer's id here)
+                AuditEvent.instance_id.in_(sorted({t.instance_id for t, _ in chunk})),
+                AuditEvent.task_id.in_([t.id for t, _ in chunk]),
+                AuditEvent.type.in_(("timer_armed", "timer_disarmed")),
+            )
             .order_by(AuditEvent.seq)
         ):
             if type_ == "timer_armed":
@@ -108,7 +113,7 @@ def occurrences(
     restored: dict[str, Case | None] = {}
     found = []
     for timer, instance in rows:
-        due_date = _last_day(timer.due_at)
+        due_date = last_day(timer.due_at)
         done_at: datetime | None = None
         if timer.status == "disarmed":
             outcome, done_at = "on_time", disarmed_at.get(timer.id)
@@ -171,6 +176,13 @@ def _summary(items: list[Occurrence]) -> dict[str, Any]:
     }
 
 
+def _per_organisation(items: list[Occurrence]) -> list[dict[str, Any]]:
+    by_org: dict[str, list[Occurrence]] = defaultdict(list)
+    for o in items:
+        by_org[o.organisation or "(unknown)"].append(o)
+    return [{"organisation": org, **_summary(rows)} for org, rows in sorted(by_org.items())]
+
+
 def may_report(principal: Principal, organisation: str | None) -> None:
     """The MFA, auditors and admins see every organisation; a member (officer or head) of an
     organisation may see that organisation's own report."""
@@ -208,20 +220,14 @@ def compliance_report(
     norms = []
     for label in labels:
         found = by_deadline.get(label, [])
-        by_org: dict[str, list[Occurrence]] = defaultdict(list)
-        for o in found:
-            by_org[o.organisation or "(unknown)"].append(o)
         norms.append(
             {
                 "deadline": label,
                 "norm": next((o.norm for o in found if o.norm), None),
                 **_summary(found),
-                "organisations": [{"organisation": org, **_summary(rows)} for org, rows in sorted(by_org.items())],
+                "organisations": _per_organisation(found),
             }
         )
-    by_org_total: dict[str, list[Occurrence]] = defaultdict(list)
-    for o in items:
-        by_org_total[o.organisation or "(unknown)"].append(o)
     report: dict[str, Any] = {
         "from": start.isoformat(),
         "to": end.isoformat(),
@@ -231,7 +237,7 @@ def compliance_report(
         "calendar_version": default_calendar().version,
         "totals": _summary(items),
         "norms": norms,
-        "organisations": [{"organisation": org, **_summary(rows)} for org, rows in sorted(by_org_total.items())],
+        "organisations": _per_organisation(items),
     }
     if details:
         report["occurrences"] = [o.as_dict() for o in items]

@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from app.engine.sandbox import SandboxError, check_expression, check_script
+from app.norm_refs import NORM_ID, NORM_LINE, cited_norms  # noqa: F401  (NORM_LINE: the engine's name for it)
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -32,8 +33,7 @@ NS = {
 HUMAN_TASK_TAGS = ("userTask", "manualTask", "task")
 CANDIDATE_ROLES = ("officer", "head")
 ORG_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
-NORM_LINE = re.compile(r"^norm:\s*(?P<norms>.+)$")
-NORM_PART = re.compile(r"^14-\d{1,2}(?: ч\.\d| пп\.\d)?$")
+NORM_PART = NORM_ID  # kept under the engine's name (app/norm_refs.py defines the syntax once)
 FORM_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.json$")
 RESERVED_FIELD = re.compile(r"^(typename|_.*)$")
 # Column sizes of human_task and process_definition: refuse at deploy what the database cannot hold.
@@ -185,13 +185,7 @@ def _doc_line(node: etree._Element, key: str) -> str | None:
 
 def _norms(node: etree._Element, problems: list[Problem]) -> tuple[str, ...]:
     doc = node.find("bpmn:documentation", NS)
-    if doc is None or not (doc.text or "").strip():
-        return ()
-    first = (doc.text or "").strip().splitlines()[0].strip()
-    match = NORM_LINE.match(first)
-    if not match:
-        return ()
-    parts = tuple(p.strip() for p in match.group("norms").split(";") if p.strip())
+    parts = cited_norms(doc.text if doc is not None else None)
     for part in parts:
         if not NORM_PART.match(part):
             problems.append(

@@ -8,7 +8,7 @@ import, no pytest run), so the matrix is cheap, safe on any checkout, and the sa
 the API and docs/traceability.md.
 
 SpiffWorkflow is not imported here (only app/engine may); the `norm:` line is read by
-app/traceability/norms.py `cited_norms`, whose patterns a test keeps equal to app/engine/definitions.py's.
+app/norm_refs.py `cited_norms`, which the engine's deploy checks use too.
 """
 
 from __future__ import annotations

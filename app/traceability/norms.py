@@ -14,25 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# The citation syntax is defined once, in app/norm_refs.py (the engine uses it too); re-exported here.
+from app.norm_refs import NORM_ID, NORM_LINE, cited_norms  # noqa: F401
+
 CATALOGUE_PATH = Path(__file__).with_name("norms.toml")
 SCHEMA = 1
-# How a diagram cites the law, in one SpiffWorkflow-free place: the first line of an element's
-# documentation is `norm: <id>; <id>...`, each id of the NORM_ID shape. app/engine/definitions.py
-# still has its own NORM_LINE / NORM_PART (a test keeps them equal) until it imports these.
-NORM_LINE = re.compile(r"^norm:\s*(?P<norms>.+)$")
-NORM_ID = re.compile(r"^14-\d{1,2}(?: ч\.\d| пп\.\d)?$")
 _REQUIRED = {"id", "text_ru", "gloss_en"}
 _OPTIONAL = {"lead_ru"}
 _HEADER = re.compile(r"^\s*\[\[\s*norm\s*\]\]")
-
-
-def cited_norms(documentation: str | None) -> tuple[str, ...]:
-    """The norm ids a `norm: ...` first line of documentation cites, in order; () when there is none."""
-    lines = (documentation or "").strip().splitlines()
-    match = NORM_LINE.match(lines[0].strip()) if lines else None
-    if not match:
-        return ()
-    return tuple(p.strip() for p in match.group("norms").split(";") if p.strip())
 
 
 class CatalogueError(ValueError):

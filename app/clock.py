@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -52,3 +52,18 @@ def frozen(clock: Clock) -> FixedClock:
     checks) then equal the time recorded on the audit events, so a replay at that recorded time
     reproduces the stored state exactly, whatever clock the process runs on."""
     return FixedClock(clock.now())
+
+
+def local_date(moment: datetime) -> date:
+    """The calendar day an instant falls on in Asia/Almaty."""
+    return moment.astimezone(ALMATY).date()
+
+
+def today(clock: Clock) -> date:
+    """Today in Asia/Almaty: the day delegations, registrations and starts are judged by."""
+    return local_date(clock.now())
+
+
+def last_day(due_at: datetime) -> date:
+    """The last day (Asia/Almaty) of a deadline that ends at `due_at` (24:00, i.e. the next day's 00:00)."""
+    return local_date(due_at - timedelta(microseconds=1))

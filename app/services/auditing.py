@@ -25,14 +25,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit import events as audit
 from app.audit import replay, verify
-from app.clock import Clock
+from app.clock import Clock, last_day
 from app.config import Settings
 from app.db.models import AuditEvent, ProcessInstance
 from app.db.session import begin_write
 from app.services import cases, definitions
 from app.services.errors import Forbidden, Invalid, NotFound
 from app.services.principal import Principal
-from app.services.reports import last_day
 
 VIEWED = "audit_viewed"
 EXPORTED = "exported"

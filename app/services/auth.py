@@ -12,10 +12,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.clock import Clock
+from app.clock import Clock, today
 from app.db.models import ApiToken, User
 from app.db.session import begin_write
-from app.services.delegations import acting_memberships, today
+from app.services.delegations import acting_memberships
 from app.services.errors import Unauthorized
 from app.services.principal import MembershipView, Principal
 

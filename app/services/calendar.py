@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.calendar import DayInfo, default_calendar
-from app.clock import ALMATY
+from app.clock import last_day, local_date
 from app.services.errors import Invalid
 
 FIRST_YEAR, LAST_YEAR = 1991, 2100  # the holidays library's Kazakhstan starts with independence
@@ -49,10 +49,9 @@ def due_view(due_at: datetime | None, now: datetime) -> dict[str, Any]:
     if due_at is None:
         return {"due_at": None, "due_date": None, "working_days_left": None, "overdue": False}
     calendar = default_calendar()
-    last_day = (due_at - timedelta(microseconds=1)).astimezone(ALMATY).date()
-    today = now.astimezone(ALMATY).date()
-    left = calendar.working_days_between(today, last_day) if now < due_at else 0
-    return {"due_at": due_at, "due_date": last_day.isoformat(), "working_days_left": left, "overdue": now >= due_at}
+    last = last_day(due_at)
+    left = calendar.working_days_between(local_date(now), last) if now < due_at else 0
+    return {"due_at": due_at, "due_date": last.isoformat(), "working_days_left": left, "overdue": now >= due_at}
 
 
 def year(value: int) -> dict[str, Any]:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.clock import ALMATY
+from app.clock import last_day, local_date
 from app.db.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, Timer
 from app.engine import read_bpmn
 from app.services import calendar, cases
@@ -217,7 +217,7 @@ def explain_deadline(
         .limit(1)
     )
     expression = shape(instance.definition).timers.get(timer.element_id, "") if timer else ""
-    due_date = (task.due_at - timedelta(microseconds=1)).astimezone(ALMATY).date()
+    due_date = last_day(task.due_at)
     known = {**(instance.data or {}), **data}
     out: dict[str, Any] = {
         "deadline": task.deadline,
@@ -239,7 +239,7 @@ def explain_deadline(
             "days": counted["days"],
         }
     match = _END_OF_DAY.match(expression)
-    began = task.created_at.astimezone(ALMATY).date()
+    began = local_date(task.created_at)
     return {
         **out,
         "rule": "date",

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.clock import ALMATY, Clock
+from app.clock import Clock, today
 from app.db.models import Communication, ProcessInstance
 from app.db.session import begin_write
 from app.services import cases
@@ -111,7 +111,7 @@ def register(session: Session, reg: Registration, principal: Principal, clock: C
     if not principal.in_kind("mfa", "officer", "head"):
         raise Forbidden("communications are registered by MFA officers")
     ref = parse_reference(reg.reference)
-    _check(reg, ref, clock.now().astimezone(ALMATY).date())
+    _check(reg, ref, today(clock))
     reference = f"{ref.type} {ref.country} {ref.number}/{ref.year}"
     if session.scalar(select(Communication.id).where(Communication.reference == reference)) is not None:
         raise Conflict(f"communication {reference} is already registered")

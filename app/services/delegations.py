@@ -14,17 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import events as audit
-from app.clock import ALMATY, Clock
+from app.clock import Clock, today
 from app.db.models import Delegation, Membership, Organisation, User
 from app.db.session import begin_write
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.principal import MembershipView, Principal
 
 MAX_DAYS = 366  # a longer absence is an appointment, not an acting period
-
-
-def today(clock: Clock) -> date:
-    return clock.now().astimezone(ALMATY).date()
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.calendar import default_calendar
-from app.clock import ALMATY, Clock
+from app.clock import Clock, last_day, local_date
 from app.db.models import AuditEvent, ProcessDefinition, ProcessInstance, Timer
 from app.engine import Case, EngineError
 from app.services import cases
@@ -64,11 +64,6 @@ class Occurrence:
         out["due_date"] = self.due_date.isoformat()
         out["done_at"] = self.done_at.isoformat() if self.done_at else None
         return out
-
-
-def last_day(due_at: datetime) -> date:
-    """The last day (Asia/Almaty) of a deadline that ends at `due_at` (the next day's 00:00)."""
-    return (due_at - timedelta(microseconds=1)).astimezone(ALMATY).date()
 
 
 def occurrences(
@@ -124,7 +119,7 @@ def occurrences(
             outcome = "open"
         lateness = None
         if outcome in ("late", "breached"):
-            until = (done_at or now).astimezone(ALMATY).date()
+            until = local_date(done_at or now)
             lateness = calendar.working_days_between(due_date + timedelta(days=1), until)
         found.append(
             Occurrence(

@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit import events as audit
-from app.clock import Clock, frozen
+from app.clock import Clock, frozen, today
 from app.db.models import HumanTask, ProcessInstance
 from app.db.session import begin_write
 from app.engine import EngineError, RuleViolation, TaskNotReady
@@ -232,7 +232,7 @@ def _signature(session: Session, principal: Principal, row: HumanTask, clock: Cl
     today (it may have been revoked since the user logged in)."""
     if row.candidate_role != "head":
         return None
-    day = delegations.today(clock)
+    day = today(clock)
     signed: dict[str, Any] = {"by": principal.username, "name": principal.full_name, "on": day.isoformat()}
     if principal.is_first_head_of(row.organisation):
         return {**signed, "capacity": "first_head"}

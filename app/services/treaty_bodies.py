@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.clock import ALMATY, Clock
+from app.clock import Clock, today
 from app.db.models import ProcessInstance
 from app.db.session import begin_write
 from app.services import cases
@@ -98,7 +98,7 @@ def register(session: Session, case: TreatyBodyCase, principal: Principal, clock
             "treaty-body cases are started by officers or heads of the lead state body, MFA officers or heads "
             "(as coordinators), or admins"
         )
-    _check(session, case, clock.now().astimezone(ALMATY).date())
+    _check(session, case, today(clock))
     lead = case.lead_body
     if not coordinator and not principal.can_act(lead, "officer"):
         raise Forbidden(

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.clock import ALMATY, Clock
+from app.clock import Clock, today
 from app.db.models import ProcessInstance
 from app.db.session import begin_write
 from app.services import cases
@@ -110,7 +110,7 @@ def propose(session: Session, proposal: VisitProposal, principal: Principal, clo
     if proposal.ground not in GROUNDS:
         raise Invalid([{"field": "ground", "message": f"{proposal.ground!r} is not one of {list(GROUNDS)} (14-10)"}])
     _may_invoke_ground(principal, proposal.ground)
-    _check(session, proposal, clock.now().astimezone(ALMATY).date())
+    _check(session, proposal, today(clock))
     body = proposal.proposing_body
     if (
         proposal.ground == "body_proposal"

@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from app.clock import ALMATY
+from app.clock import local_date
 from app.services import calendar
 from app.web.deps import WebDep, WebRoute
 
@@ -16,7 +16,7 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 @router.get("/calendar")
 def this_year(web: WebDep) -> Response:
-    return web.redirect(f"/calendar/{web.now.astimezone(ALMATY).year}")
+    return web.redirect(f"/calendar/{local_date(web.now).year}")
 
 
 @router.get("/calendar/{year}")
@@ -31,5 +31,5 @@ def year_page(year: int, web: WebDep) -> Response:
         cells: list[dict | None] = [None] * first + in_month
         cells += [None] * (-len(cells) % 7)
         months.append([cells[i : i + 7] for i in range(0, len(cells), 7)])
-    today = web.now.astimezone(ALMATY).date().isoformat()
+    today = local_date(web.now).isoformat()
     return web.render("calendar.html", year=year, summary=summary, months=months, today=today)

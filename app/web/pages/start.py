@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from app.clock import ALMATY
+from app.clock import local_date
 from app.db.models import ProcessInstance
 from app.services import communications, treaty_bodies, visits
 from app.services import forms as form_service
@@ -190,7 +190,7 @@ FORMS: dict[str, tuple[dict[str, Any], Callable[..., Any], Starter]] = {
 
 def _initial(path: str, web: Web) -> forms.Values:
     if path == "/communications/new":
-        return {"received_on": web.now.astimezone(ALMATY).date().isoformat()}
+        return {"received_on": local_date(web.now).isoformat()}
     if path == "/treaty-body-cases/new":
         return {"reminder_working_days": str(treaty_bodies.DEFAULT_REMINDER_WORKING_DAYS)}
     return {}

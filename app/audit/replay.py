@@ -259,7 +259,7 @@ def _apply(definition: LoadedDefinition, instance_id: str, step: _Step, clock: F
                 Breach(
                     timer_id,
                     timer.deadline,
-                    "; ".join(timer.norms) or None,
+                    timer.norm,
                     timer.bpmn_id,
                     timer.due_at,
                     timer.attached_to,

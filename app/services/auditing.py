@@ -32,6 +32,7 @@ from app.db.session import begin_write
 from app.services import cases, definitions
 from app.services.errors import Forbidden, Invalid, NotFound
 from app.services.principal import Principal
+from app.services.timers import earliest_over
 
 VIEWED = "audit_viewed"
 EXPORTED = "exported"
@@ -208,15 +209,11 @@ def case_at(session: Session, principal: Principal, instance_id: str, at: dateti
         task = open_task.task
         if not whole and task.organisation not in orgs:
             continue
-        inside = set(task.enclosing)
-        governing = sorted((t for t in timers if t.attached_to in inside), key=lambda t: t.due_at)
-        breached = sorted((b for b in result.breaches if b.attached_to in inside), key=lambda b: b.due_at)
-        first = governing[0] if governing else None
-        due_at, deadline, deadline_norm = (
-            (first.due_at, first.deadline, "; ".join(first.norms) or None) if first else (None, None, None)
-        )
-        if breached and (due_at is None or breached[0].due_at <= due_at):
-            due_at, deadline, deadline_norm = breached[0].due_at, breached[0].deadline, breached[0].norm
+        first = earliest_over(task, timers)
+        breach = earliest_over(task, result.breaches)
+        due_at, deadline, deadline_norm = (first.due_at, first.deadline, first.norm) if first else (None, None, None)
+        if breach is not None and (due_at is None or breach.due_at <= due_at):
+            due_at, deadline, deadline_norm = breach.due_at, breach.deadline, breach.norm
         tasks.append(
             TaskAt(
                 id=task_id,
@@ -224,13 +221,13 @@ def case_at(session: Session, principal: Principal, instance_id: str, at: dateti
                 task_spec=task.bpmn_id,
                 organisation=task.organisation,
                 candidate_role=task.candidate_role,
-                norm="; ".join(task.norms) or None,
+                norm=task.norm,
                 created_at=open_task.created_at,
                 assignee=open_task.assignee,
                 due_at=due_at,
                 deadline=deadline,
                 deadline_norm=deadline_norm,
-                overdue=bool(breached) or (due_at is not None and at >= due_at),
+                overdue=breach is not None or (due_at is not None and at >= due_at),
             )
         )
     visible_activities = {
@@ -245,7 +242,7 @@ def case_at(session: Session, principal: Principal, instance_id: str, at: dateti
             t.id,
             t.bpmn_id,
             t.deadline,
-            "; ".join(t.norms) or None,
+            t.norm,
             t.due_at,
             last_day(t.due_at).isoformat(),
             t.attached_to,

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -123,6 +125,23 @@ def _describe(timer: ArmedTimer, calendar_version: str, ready: list[ReadyTask]) 
     }
 
 
+class Governing(Protocol):
+    """A deadline as an armed timer, a timer row or a replayed breach all describe it."""
+
+    attached_to: str | None
+    due_at: datetime
+
+
+G = TypeVar("G", bound=Governing)
+
+
+def earliest_over(task: ReadyTask, deadlines: Iterable[G]) -> G | None:
+    """The earliest of the deadlines on the activities the task runs in (itself included): the
+    one a task shows, in the task list and in the as-of view alike."""
+    inside = set(task.enclosing)
+    return min((d for d in deadlines if d.attached_to in inside), key=lambda d: d.due_at, default=None)
+
+
 def _mark_tasks(
     rows: dict[str, HumanTask], ready: list[ReadyTask], armed: list[ArmedTimer], breached: list[Timer]
 ) -> None:
@@ -131,16 +150,14 @@ def _mark_tasks(
         row = rows.get(task.id)
         if row is None:
             continue
-        inside = set(task.enclosing)
-        governing = sorted((t for t in armed if t.attached_to in inside), key=lambda t: t.due_at)
-        if governing:
-            first = governing[0]
+        first = earliest_over(task, armed)
+        if first is not None:
             row.due_at, row.deadline, row.deadline_norm = first.due_at, first.deadline, first.norm
-        for timer in breached:
-            if timer.attached_to in inside:
-                row.overdue = True
-                if row.due_at is None or timer.due_at <= row.due_at:
-                    row.due_at, row.deadline, row.deadline_norm = timer.due_at, timer.deadline, timer.norm
+        breach = earliest_over(task, breached)
+        if breach is not None:
+            row.overdue = True
+            if row.due_at is None or breach.due_at <= row.due_at:
+                row.due_at, row.deadline, row.deadline_norm = breach.due_at, breach.deadline, breach.norm
 
 
 # -- firing ----------------------------------------------------------------------------------------

@@ -106,12 +106,7 @@ def parse_shape(xml: bytes) -> DiagramShape:
 def registered_data(session: Session, instance_id: str) -> dict[str, Any]:
     """The data the case started with (the communication as registered): what every organisation
     that sees the case may read. The caller has checked the case is visible."""
-    payload = session.scalar(
-        select(AuditEvent.payload)
-        .where(AuditEvent.instance_id == instance_id, AuditEvent.type == "instance_started")
-        .limit(1)
-    )
-    return dict((payload or {}).get("data", {}))
+    return dict(cases.start_data(session, [instance_id]).get(instance_id, {}))
 
 
 def tasks_of(session: Session, principal: Principal, instance: ProcessInstance) -> list[HumanTask]:

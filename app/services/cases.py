@@ -388,7 +388,7 @@ def views(
     if sees_all_cases(principal):
         return [CaseView(i, i.data, tasks[i.id]) for i in instances]
     orgs = {m.organisation for m in principal.memberships}
-    started = _start_data(session, [i.id for i in instances])
+    started = start_data(session, [i.id for i in instances])
     return [CaseView(i, started.get(i.id, {}), [t for t in tasks[i.id] if t.organisation in orgs]) for i in instances]
 
 
@@ -398,7 +398,8 @@ def view(
     return views(session, principal, [instance], {instance.id: open_rows} if open_rows is not None else None)[0]
 
 
-def _start_data(session: Session, instance_ids: list[str]) -> dict[str, dict[str, Any]]:
+def start_data(session: Session, instance_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The data each case started with (the communication as registered), from its start event."""
     rows = session.execute(
         select(AuditEvent.instance_id, AuditEvent.payload).where(
             AuditEvent.instance_id.in_(instance_ids), AuditEvent.type == "instance_started"

@@ -8,10 +8,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from referencing import Registry
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import Organisation
+from app.services import organisation_codes
 from app.services.errors import Invalid
 
 ORG_KIND = "x-organisation-kind"
@@ -53,10 +52,6 @@ def _org_kind_fields(schema: dict[str, Any]) -> dict[str, tuple[str, bool]]:
     return found
 
 
-def _codes_of_kind(session: Session, kind: str) -> list[str]:
-    return list(session.scalars(select(Organisation.code).where(Organisation.kind == kind).order_by(Organisation.code)))
-
-
 def _not_after_errors(schema: dict[str, Any], data: dict[str, Any], case_data: dict[str, Any]) -> list[dict[str, str]]:
     errors = []
     for field, prop in schema.get("properties", {}).items():
@@ -96,7 +91,7 @@ def validate(
     for field, (kind, is_list) in _org_kind_fields(schema).items():
         if field not in data:
             continue
-        codes = set(_codes_of_kind(session, kind))
+        codes = set(organisation_codes.codes(session, kind))
         values = data[field] if is_list and isinstance(data[field], list) else [data[field]]
         for i, value in enumerate(values):
             if isinstance(value, str) and value not in codes:
@@ -120,5 +115,5 @@ def for_display(session: Session, schema: dict[str, Any] | None) -> dict[str, An
     shown = copy.deepcopy(schema)
     for field, (kind, is_list) in _org_kind_fields(shown).items():
         target = shown["properties"][field]["items"] if is_list else shown["properties"][field]
-        target["enum"] = _codes_of_kind(session, kind)
+        target["enum"] = organisation_codes.codes(session, kind)
     return shown

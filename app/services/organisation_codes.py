@@ -1,4 +1,5 @@
-"""Checks on organisation codes named in registration data (before any task is given to them)."""
+"""Organisation codes: listing them (form choices, report filters) and checking those named in
+registration data (before any task is given to them)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from sqlalchemy.orm import Session
 from app.db.models import Organisation
 
 STATE_BODY = "state_body"
+
+
+def codes(session: Session, kind: str | None = None) -> list[str]:
+    """Every organisation's code (or those of one kind), in order."""
+    query = select(Organisation.code).order_by(Organisation.code)
+    if kind is not None:
+        query = query.where(Organisation.kind == kind)
+    return list(session.scalars(query))
 
 
 def kind_errors(session: Session, field_name: str, codes: list[str], kind: str = STATE_BODY) -> list[dict[str, str]]:

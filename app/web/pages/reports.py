@@ -8,12 +8,10 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 from starlette.responses import Response
 
-from app.clock import ALMATY
-from app.db.models import Organisation
-from app.services import auditing, reports
+from app.clock import local_date
+from app.services import auditing, organisation_codes, reports
 from app.services.errors import Invalid
 from app.web.deps import DbDep, WebDep, WebRoute
 from app.web.i18n import N_
@@ -82,7 +80,7 @@ def compliance(
     organisation = (organisation or "").strip() or None
     key = key or None
     reports.may_report(web.principal, organisation)
-    year = web.now.astimezone(ALMATY).year
+    year = local_date(web.now).year
     start, end = _day(from_, date(year, 1, 1)), _day(to, date(year, 12, 31))
     errors: list[Shown] = []
     report: dict[str, Any] | None = None
@@ -110,8 +108,7 @@ def compliance(
         for norm in (report or {}).get("norms", [])
         for row in norm["organisations"]
     ]
-    # Page-layer SQL: no service lists the organisations' codes yet (reported; belongs in app/services).
-    organisations = session.scalars(select(Organisation.code).order_by(Organisation.code))
+    organisations = organisation_codes.codes(session)
     return web.render(
         "compliance.html",
         report=report,
